@@ -1,0 +1,61 @@
+//! The child's side: what runs between `fork` and `exec`.
+//!
+//! Everything here runs in a copy of one thread of the parent, so only
+//! *async-signal-safe* calls are allowed (see `signal-safety(7)`): no
+//! allocation, no locks, no `println!`. Raw system calls — `read`, `write`,
+//! `sigprocmask`, `execve`, `_exit` — are fine. The child never returns into
+//! the parent's code: it either becomes the new program or calls `_exit`
+//! (not `exit`, which would run the parent's atexit handlers and flush its
+//! stdio buffers a second time).
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+
+use crate::command::Prepared;
+use crate::exec_report::ReportWriter;
+use crate::sync_pipe::SyncWait;
+
+/// The child's exit code when it could not exec (Docker and shells: 127).
+pub const EXIT_EXEC_FAILED: i32 = 127;
+/// The child's exit code when the parent gave up before releasing it.
+pub const EXIT_PARENT_GONE: i32 = 125;
+
+/// Run in the child right after `fork`: restore the signal mask, wait for the
+/// parent's release, then exec; report an exec error and exit.
+pub fn run(prepared: &Prepared, wait: SyncWait, report: ReportWriter, mask: &SigSet) -> ! {
+    // The parent blocked the signals it forwards (see `signals`). The mask is
+    // inherited across exec, so restore it or the program could not be
+    // interrupted.
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+    if wait.wait().is_err() {
+        // SAFETY: _exit is async-signal-safe and ends only this process.
+        unsafe { libc::_exit(EXIT_PARENT_GONE) }
+    }
+    let errno = exec(prepared);
+    report.send(errno);
+    // SAFETY: as above.
+    unsafe { libc::_exit(EXIT_EXEC_FAILED) }
+}
+
+// ANCHOR: exec
+/// Replace this process with the program: try each candidate path in turn
+/// with `execve(2)`. Returns only if all failed, with the most telling
+/// error: like `execvp(3)`, a "permission denied" seen on the way beats a
+/// later "no such file", and any other error stops the search.
+pub fn exec(prepared: &Prepared) -> Errno {
+    // TASK 01.5: execve each candidate in turn and return the most telling errno
+    let mut denied = false;
+    for path in prepared.candidates() {
+        // SAFETY: every pointer comes from `prepared`, which outlives the
+        // call; the arrays are null-terminated. execve only returns on error.
+        unsafe { libc::execve(path.as_ptr(), prepared.argv_ptr(), prepared.envp_ptr()) };
+        match Errno::last() {
+            Errno::ENOENT | Errno::ENOTDIR => {}
+            Errno::EACCES => denied = true,
+            other => return other,
+        }
+    }
+    if denied { Errno::EACCES } else { Errno::ENOENT }
+    // END TASK 01.5
+}
+// ANCHOR_END: exec

@@ -1,0 +1,27 @@
+//! The root guard.
+//!
+//! Checks that need privileges never pass silently without them: they fail
+//! and say exactly how to run them. (`cargo xtask check NN` builds as you and
+//! asks for sudo only to run the test binaries.) Under `CI=true` nothing is
+//! skipped either way.
+
+/// Fail the current check unless it runs as root.
+///
+/// `lab` is the lab number as written in commands, e.g. `"02"`.
+#[track_caller]
+pub fn require_root(lab: &str) {
+    if is_root() {
+        return;
+    }
+    panic!(
+        "this check needs root (it creates namespaces, mounts or cgroups).\n\
+         Run it with:  cargo xtask check {lab}\n\
+         (xtask builds as you and uses sudo only to run the tests.)"
+    );
+}
+
+/// Whether the effective user is root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}

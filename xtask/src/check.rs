@@ -1,0 +1,225 @@
+//! `cargo xtask check [NN]`: run a lab's checks and say what to do next.
+//!
+//! Builds as the invoking user; runs the checks with `sudo` only when the
+//! lab needs root and we are not root. Prints a table of the lab's tasks,
+//! a score, the output of the failing checks of the next task (including
+//! snapshot diffs), and where that task's `todo!` is.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::labs::{self, Lab, Task};
+use crate::markers;
+use crate::progress::{self, LabProgress};
+use crate::testrun::{self, Build, CheckResult, CompileError, RunOptions};
+
+/// How much of a failing check's output to show.
+const SHOWN_LINES: usize = 60;
+
+/// What `check` found.
+pub struct Outcome {
+    pub passed: usize,
+    pub total: usize,
+}
+
+/// Run the checks of lab `num` (or of the lab in progress) in `labs/`.
+pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
+    let lab = match num {
+        Some(n) => labs::find(root, n)?,
+        None => progress::current_lab(root)?,
+    };
+    let tasks = lab.tasks(root)?;
+    println!("Lab {} — {}   (labs/{})\n", lab.num, lab.package, lab.dir);
+    let probe = crate::probe::build(root)?;
+    let results = match testrun::build(root, &lab.package)? {
+        Build::Failed(err) => {
+            show_compile_error(root, &lab, &err);
+            progress::save(
+                root,
+                &lab,
+                LabProgress {
+                    passed: 0,
+                    total: 0,
+                    tasks_done: 0,
+                    tasks: tasks.len(),
+                },
+            )?;
+            return Ok(false);
+        }
+        Build::Ok(exes) => testrun::run(&exes, &options(root, &lab, &probe))?,
+    };
+    let outcome = report(root, &lab, &tasks, &results, all);
+    Ok(outcome.passed == outcome.total && outcome.total > 0)
+}
+
+/// How the checks of `lab` run on this host.
+pub fn options(root: &Path, lab: &Lab, probe: &Path) -> RunOptions {
+    RunOptions {
+        cwd: lab.lab_dir(root),
+        sudo: lab.needs_root(root) && !is_root(),
+        env: vec![
+            ("DOCKYARD_PROBE".into(), probe.display().to_string()),
+            // Never write .snap.new files into the learner's tree.
+            ("INSTA_UPDATE".into(), "no".into()),
+            ("RUST_BACKTRACE".into(), "0".into()),
+        ],
+        limit: Duration::from_secs(300),
+    }
+}
+
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to our effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Print the table, the score and the next step; save progress.
+fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: bool) -> Outcome {
+    let mut done = 0;
+    let mut next: Option<&Task> = None;
+    println!("  task   checks  ");
+    for task in tasks {
+        let mine: Vec<&CheckResult> = results
+            .iter()
+            .filter(|r| testrun::task_of(&r.name).as_deref() == Some(&task.id))
+            .collect();
+        let passed = mine.iter().filter(|r| r.passed).count();
+        let ok = !mine.is_empty() && passed == mine.len();
+        if ok {
+            done += 1;
+        } else if next.is_none() {
+            next = Some(task);
+        }
+        let mark = if ok { "✓" } else { "✗" };
+        println!(
+            "  {}   {:>2}/{:<2}  {mark}  {}",
+            task.id,
+            passed,
+            mine.len(),
+            task.text
+        );
+    }
+    let passed = results.iter().filter(|r| r.passed).count();
+    let total = results.len();
+    println!(
+        "\nScore: {passed}/{total} checks, {done}/{} tasks.",
+        tasks.len()
+    );
+    let _ = progress::save(
+        root,
+        lab,
+        LabProgress {
+            passed,
+            total,
+            tasks_done: done,
+            tasks: tasks.len(),
+        },
+    );
+
+    match next {
+        None if total > 0 => println!(
+            "\nLab {} is complete. Next: read the next chapter (`cargo xtask book --serve`).",
+            lab.num
+        ),
+        None => println!("\nThis lab has no checks yet."),
+        Some(task) => {
+            println!("\nNext: task {} — {}", task.id, task.text);
+            for place in todo_places(root, lab, &task.id) {
+                println!("  write it in {place}");
+            }
+            println!(
+                "  read: the book's chapter for lab {}, section {}",
+                lab.num, task.id
+            );
+            let failing: Vec<&CheckResult> = results
+                .iter()
+                .filter(|r| {
+                    !r.passed && (all || testrun::task_of(&r.name).as_deref() == Some(&task.id))
+                })
+                .collect();
+            for r in &failing {
+                println!("\n── {} failed ──\n{}", r.name, shorten(&r.output));
+            }
+            let others = results.iter().filter(|r| !r.passed).count() - failing.len();
+            if others > 0 {
+                println!(
+                    "\n({others} more failing checks of later tasks: `cargo xtask check {} --all` shows them.)",
+                    lab.num
+                );
+            }
+        }
+    }
+    Outcome { passed, total }
+}
+
+/// Where the regions of task `id` are in the learner's lab, as `file:line`.
+fn todo_places(root: &Path, lab: &Lab, id: &str) -> Vec<String> {
+    let Ok(files) = labs::source_regions(&lab.lab_dir(root)) else {
+        return Vec::new();
+    };
+    files
+        .iter()
+        .flat_map(|(file, regions)| {
+            regions
+                .iter()
+                .filter(|r| r.id == id)
+                .map(move |r| format!("{}:{}", rel(root, file), r.begin + 1))
+        })
+        .collect()
+}
+
+fn rel(root: &Path, file: &Path) -> String {
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .display()
+        .to_string()
+}
+
+fn shorten(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    if lines.len() <= SHOWN_LINES {
+        return output.to_owned();
+    }
+    format!(
+        "{}\n… ({} more lines)",
+        lines[..SHOWN_LINES].join("\n"),
+        lines.len() - SHOWN_LINES
+    )
+}
+
+/// The first compiler error, and the task whose region it is in.
+fn show_compile_error(root: &Path, lab: &Lab, err: &CompileError) {
+    println!("The lab does not compile. The first error:\n");
+    println!("{}", err.rendered);
+    if err.count > 1 {
+        println!(
+            "\n(and {} more errors; fix this one first — the others often follow from it)",
+            err.count - 1
+        );
+    }
+    let Some(file) = &err.file else { return };
+    let path: PathBuf = if file.is_absolute() {
+        file.clone()
+    } else {
+        root.join(file)
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let regions = markers::regions(&text, &path.display().to_string()).unwrap_or_default();
+    match markers::region_at(&regions, err.line) {
+        Some(r) => println!(
+            "\nThis is in your code for task {} — {} ({}:{}).",
+            r.id,
+            r.text,
+            rel(root, &path),
+            err.line
+        ),
+        None => println!(
+            "\nThis is at {}:{}, outside any task region.",
+            rel(root, &path),
+            err.line
+        ),
+    }
+    let _ = lab;
+}

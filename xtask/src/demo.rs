@@ -1,0 +1,159 @@
+//! `cargo xtask demo`: the most advanced reference lab, run on the probe.
+//!
+//! It starts the probe twice — once directly on the host, once as a
+//! container of the most advanced reference `dockyard` — and prints what
+//! each one sees side by side. As the labs grow, the right column drifts
+//! away from the left: its own hostname, pid 1, its own namespaces, mounts,
+//! limits and network.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::labs::{self, Lab};
+use crate::testrun;
+
+pub fn run(root: &Path) -> Result<()> {
+    let lab = labs::all(root)?.into_iter().last().context("no labs")?;
+    println!(
+        "Building the reference of lab {} ({}) and the probe…",
+        lab.num, lab.package
+    );
+    let probe = crate::probe::build(root)?;
+    let status = Command::new(testrun::cargo())
+        .current_dir(root.join("solutions"))
+        .args(["build", "--quiet", "--package", &lab.package, "--bins"])
+        .status()?;
+    if !status.success() {
+        bail!("the reference of lab {} does not build", lab.num);
+    }
+    let dockyard = root.join(format!("target/debug/dockyard-{}", lab.num));
+    let host = report(Command::new(&probe).arg("report"))?;
+    let mut container = Command::new(&dockyard);
+    container
+        .args(run_args(&lab))
+        .arg("--")
+        .arg(&probe)
+        .arg("report");
+    println!(
+        "$ {} {}\n",
+        display(&dockyard, root),
+        container
+            .get_args()
+            .skip(0)
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let inside = report(&mut container)?;
+    print!("{}", side_by_side(&host, &inside));
+    println!(
+        "\nLab {} is the furthest the reference goes. Start your own: `cargo xtask doctor`, then `cargo xtask check 01`.",
+        lab.num
+    );
+    Ok(())
+}
+
+/// The `dockyard` arguments that show off lab `lab`.
+fn run_args(lab: &Lab) -> Vec<String> {
+    let _ = lab;
+    vec!["run".into()]
+}
+
+fn display(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn report(cmd: &mut Command) -> Result<Value> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        Some(v) => Ok(v),
+        None => bail!(
+            "{cmd:?} printed no report:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// One row per thing a container changes, host on the left.
+pub fn side_by_side(host: &Value, inside: &Value) -> String {
+    let rows: Vec<(String, String, String)> = ROWS
+        .iter()
+        .map(|(label, f)| (label.to_string(), f(host), f(inside)))
+        .collect();
+    let width = rows
+        .iter()
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!("{:<20} {:<width$}   {}\n", "", "host", "container");
+    for (label, h, c) in rows {
+        let mark = if h == c { " " } else { "≠" };
+        out += &format!("{label:<20} {h:<width$} {mark} {c}\n");
+    }
+    out
+}
+
+type Field = fn(&Value) -> String;
+
+const ROWS: [(&str, Field); 12] = [
+    ("pid", |v| v["pid"].to_string()),
+    ("hostname", |v| text(&v["hostname"])),
+    ("uid (uid_map)", |v| {
+        format!(
+            "{} ({})",
+            v["uid"],
+            text(&v["uid_map"])
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    }),
+    ("pid namespace", |v| v["namespaces"]["pid"].to_string()),
+    ("mount namespace", |v| v["namespaces"]["mnt"].to_string()),
+    ("network namespace", |v| v["namespaces"]["net"].to_string()),
+    ("uts namespace", |v| v["namespaces"]["uts"].to_string()),
+    ("processes visible", |v| {
+        v["processes"].as_array().map_or(0, Vec::len).to_string()
+    }),
+    ("mounts", |v| {
+        v["mounts"].as_array().map_or(0, Vec::len).to_string()
+    }),
+    ("interfaces", |v| names(&v["interfaces"])),
+    ("cgroup", |v| {
+        v["cgroup"]["entries"]
+            .get(0)
+            .map_or(String::new(), |e| text(&e["path"]))
+    }),
+    ("environment", |v| {
+        v["env"].as_object().map_or(0, |m| m.len()).to_string() + " variables"
+    }),
+];
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| v.to_string())
+}
+
+fn names(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| text(&i["name"]))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,202 @@
+//! Solution markers: how a reference solution becomes a starter.
+//!
+//! In `solutions/`, the code a learner writes sits between two comments:
+//!
+//! ```text
+//! // TASK 01.3: block until the parent writes its byte
+//! …reference code…
+//! // END TASK 01.3
+//! ```
+//!
+//! In the starter the markers stay (they show where to write, and let
+//! `check` tie a compiler error to its task) and the code between them
+//! becomes `todo!("01.3: block until the parent writes its byte")`.
+//! mdBook's `ANCHOR` comments, used by the book to include code, are
+//! dropped from starters.
+
+use anyhow::{Result, bail};
+
+/// One task region of a source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// `01.3`
+    pub id: String,
+    /// The one-line task.
+    pub text: String,
+    /// 1-based line numbers of the two markers.
+    pub begin: usize,
+    pub end: usize,
+    /// The lines between the markers.
+    pub body: Vec<String>,
+}
+
+/// `// TASK 01.3: text` → `("01.3", "text")`
+pub fn begin_marker(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start().strip_prefix("// TASK ")?;
+    let (id, text) = rest.split_once(": ")?;
+    is_task_id(id).then_some((id, text.trim()))
+}
+
+/// `// END TASK 01.3` → `"01.3"`
+pub fn end_marker(line: &str) -> Option<&str> {
+    let id = line.trim().strip_prefix("// END TASK ")?;
+    is_task_id(id).then_some(id)
+}
+
+/// `NN.K`: two digits, a dot, a number.
+pub fn is_task_id(id: &str) -> bool {
+    match id.split_once('.') {
+        Some((lab, k)) => {
+            lab.len() == 2
+                && lab.bytes().all(|b| b.is_ascii_digit())
+                && !k.is_empty()
+                && k.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// The task regions of a file, checked for well-formedness.
+pub fn regions(source: &str, file: &str) -> Result<Vec<Region>> {
+    let mut regions = Vec::new();
+    let mut open: Option<Region> = None;
+    for (i, line) in source.lines().enumerate() {
+        let n = i + 1;
+        if let Some((id, text)) = begin_marker(line) {
+            if let Some(r) = &open {
+                bail!(
+                    "{file}:{n}: TASK {id} starts inside TASK {} (opened at line {})",
+                    r.id,
+                    r.begin
+                );
+            }
+            open = Some(Region {
+                id: id.into(),
+                text: text.into(),
+                begin: n,
+                end: 0,
+                body: Vec::new(),
+            });
+        } else if let Some(id) = end_marker(line) {
+            match open.take() {
+                Some(mut r) if r.id == id => {
+                    r.end = n;
+                    regions.push(r);
+                }
+                Some(r) => bail!(
+                    "{file}:{n}: END TASK {id} closes TASK {} (opened at line {})",
+                    r.id,
+                    r.begin
+                ),
+                None => bail!("{file}:{n}: END TASK {id} without a TASK marker"),
+            }
+        } else if line.contains("// TASK ") || line.contains("// END TASK") {
+            bail!(
+                "{file}:{n}: malformed marker (expected `// TASK NN.K: text` or `// END TASK NN.K`)"
+            );
+        } else if let Some(r) = &mut open {
+            r.body.push(line.to_owned());
+        }
+    }
+    if let Some(r) = open {
+        bail!(
+            "{file}:{}: TASK {} is never closed with `// END TASK {}`",
+            r.begin,
+            r.id,
+            r.id
+        );
+    }
+    Ok(regions)
+}
+
+/// The `todo!` line a region becomes.
+pub fn todo_line(indent: &str, id: &str, text: &str) -> String {
+    format!(
+        "{indent}todo!(\"{id}: {}\")",
+        text.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+/// Turn a solution source file into its starter.
+pub fn starter(source: &str, file: &str) -> Result<String> {
+    regions(source, file)?; // reject malformed markers first
+    let mut out = String::with_capacity(source.len());
+    let mut skipping = false;
+    for line in source.lines() {
+        if is_anchor(line) {
+            continue;
+        }
+        if let Some((id, text)) = begin_marker(line) {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(line);
+            out.push('\n');
+            out.push_str(&todo_line(indent, id, text));
+            out.push('\n');
+            skipping = true;
+        } else if end_marker(line).is_some() {
+            skipping = false;
+            out.push_str(line);
+            out.push('\n');
+        } else if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// mdBook's `// ANCHOR: name` and `// ANCHOR_END: name` lines.
+pub fn is_anchor(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("// ANCHOR: ") || t.starts_with("// ANCHOR_END: ")
+}
+
+/// Whether a starter region still holds only its `todo!` (no learner work).
+pub fn is_untouched(region: &Region) -> bool {
+    let body: Vec<&str> = region
+        .body
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    matches!(body.as_slice(), [only] if only.starts_with("todo!(\""))
+}
+
+/// The task region that encloses 1-based `line`, if any.
+pub fn region_at(regions: &[Region], line: usize) -> Option<&Region> {
+    regions.iter().find(|r| r.begin <= line && line <= r.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOLUTION: &str = "fn f() -> u8 {\n    // ANCHOR: f\n    // TASK 01.2: return \"one\"\n    let x = 1;\n    x\n    // END TASK 01.2\n    // ANCHOR_END: f\n}\n";
+
+    #[test]
+    fn a_region_becomes_todo_and_anchors_go() {
+        let s = starter(SOLUTION, "f.rs").unwrap();
+        assert_eq!(
+            s,
+            "fn f() -> u8 {\n    // TASK 01.2: return \"one\"\n    todo!(\"01.2: return \\\"one\\\"\")\n    // END TASK 01.2\n}\n"
+        );
+        let r = regions(&s, "f.rs").unwrap();
+        assert!(is_untouched(&r[0]));
+        assert!(!is_untouched(&regions(SOLUTION, "f.rs").unwrap()[0]));
+    }
+
+    #[test]
+    fn malformed_markers_are_errors() {
+        assert!(starter("// TASK 01.1: a\n", "x").is_err());
+        assert!(starter("// END TASK 01.1\n", "x").is_err());
+        assert!(starter("// TASK 01.1: a\n// END TASK 01.2\n", "x").is_err());
+        assert!(starter("// TASK 1.1: a\n", "x").is_err());
+    }
+
+    #[test]
+    fn region_at_finds_the_enclosing_task() {
+        let r = regions(SOLUTION, "f.rs").unwrap();
+        assert_eq!(region_at(&r, 4).map(|r| r.id.as_str()), Some("01.2"));
+        assert_eq!(region_at(&r, 1), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! Building a lab's checks and running them, as `check` and `verify` need.
+//!
+//! Building uses `cargo test --no-run --message-format=json`, always as the
+//! invoking user, so `target/` never fills with root-owned files. The test
+//! binaries cargo reports are then run directly — under `sudo` when the lab
+//! needs root and we are not root — and their plain libtest output is
+//! parsed into one result per check.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// The first compiler error of a failed build.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+    /// rustc's own rendering, with the source excerpt.
+    pub rendered: String,
+    /// Where it points, if anywhere.
+    pub file: Option<PathBuf>,
+    pub line: usize,
+    /// How many errors there were in all.
+    pub count: usize,
+}
+
+/// What a build produced.
+#[derive(Debug)]
+pub enum Build {
+    /// The integration-test binaries (the checks).
+    Ok(Vec<PathBuf>),
+    Failed(CompileError),
+}
+
+/// Build the tests of `package` in the workspace at `workspace`.
+pub fn build(workspace: &Path, package: &str) -> Result<Build> {
+    let out = Command::new(cargo())
+        .current_dir(workspace)
+        .args([
+            "test",
+            "--no-run",
+            "--message-format=json",
+            "--package",
+            package,
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("running cargo")?;
+    let mut executables = Vec::new();
+    let mut errors: Vec<CompileError> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match msg["reason"].as_str() {
+            Some("compiler-artifact") => {
+                let is_test = msg["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"));
+                if let (true, Some(exe)) = (is_test, msg["executable"].as_str()) {
+                    executables.push(PathBuf::from(exe));
+                }
+            }
+            Some("compiler-message") if msg["message"]["level"] == "error" => {
+                errors.push(compile_error(&msg["message"]));
+            }
+            _ => {}
+        }
+    }
+    if let Some(first) = errors.first() {
+        let mut first = first.clone();
+        first.count = errors
+            .iter()
+            .filter(|e| !e.rendered.starts_with("error: aborting"))
+            .count();
+        return Ok(Build::Failed(first));
+    }
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        bail!("cargo could not build {package}:\n{}", tail.join("\n"));
+    }
+    executables.sort();
+    Ok(Build::Ok(executables))
+}
+
+fn compile_error(message: &Value) -> CompileError {
+    let span = message["spans"].as_array().and_then(|spans| {
+        spans
+            .iter()
+            .find(|s| s["is_primary"] == true)
+            .or(spans.first())
+    });
+    CompileError {
+        rendered: message["rendered"]
+            .as_str()
+            .unwrap_or("")
+            .trim_end()
+            .to_owned(),
+        file: span
+            .and_then(|s| s["file_name"].as_str())
+            .map(PathBuf::from),
+        line: span.and_then(|s| s["line_start"].as_u64()).unwrap_or(0) as usize,
+        count: 1,
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    /// What the check printed when it failed (assertion, snapshot diff).
+    pub output: String,
+}
+
+/// How to run test binaries.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The package dir: tests run there, as under `cargo test`.
+    pub cwd: PathBuf,
+    /// Run with `sudo` (the lab needs root and we are not root).
+    pub sudo: bool,
+    /// Extra environment for the tests.
+    pub env: Vec<(String, String)>,
+    /// Kill a test binary that runs longer than this.
+    pub limit: Duration,
+}
+
+/// Run every check in `executables`; every test listed is reported, even
+/// when its binary crashed or hung before it could say.
+pub fn run(executables: &[PathBuf], opts: &RunOptions) -> Result<Vec<CheckResult>> {
+    let mut results = Vec::new();
+    for exe in executables {
+        let listed = list(exe)?;
+        let (out, timed_out) = run_binary(exe, opts)?;
+        let mut parsed = parse(&out);
+        for name in listed {
+            let (passed, output) = match parsed.remove(&name) {
+                Some(r) => r,
+                None if timed_out => (
+                    false,
+                    format!("the test binary ran over {:?} and was killed", opts.limit),
+                ),
+                None => (
+                    false,
+                    format!(
+                        "the test binary ended before this check finished:\n{}",
+                        tail(&out, 30)
+                    ),
+                ),
+            };
+            results.push(CheckResult {
+                name,
+                passed,
+                output,
+            });
+        }
+    }
+    results.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(results)
+}
+
+fn list(exe: &Path) -> Result<Vec<String>> {
+    let out = Command::new(exe)
+        .args(["--list", "--format", "terse"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
+    let mut cmd = if opts.sudo {
+        let mut c = Command::new("sudo");
+        c.arg("env");
+        for (k, v) in &opts.env {
+            c.arg(format!("{k}={v}"));
+        }
+        c.arg(exe);
+        c
+    } else {
+        let mut c = Command::new(exe);
+        c.envs(opts.env.iter().map(|(k, v)| (k, v)));
+        c
+    };
+    // Output goes to one pipe so that each check's lines stay in order.
+    let (reader, writer) = std::io::pipe()?;
+    let mut child = cmd
+        .arg("--color=never")
+        .current_dir(&opts.cwd)
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .spawn()
+        .with_context(|| format!("running {}", exe.display()))?;
+    drop(cmd);
+    let collector = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut reader = reader;
+        let _ = reader.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    while child.try_wait()?.is_none() {
+        if start.elapsed() > opts.limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = collector.join().unwrap_or_default();
+    Ok((out, timed_out))
+}
+
+/// Parse libtest's plain output into `name → (passed, failure output)`.
+pub fn parse(out: &str) -> BTreeMap<String, (bool, String)> {
+    let mut results = BTreeMap::new();
+    for line in out.lines() {
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        if let Some((name, verdict)) = rest.rsplit_once(" ... ") {
+            let passed = verdict.trim() == "ok";
+            if verdict.trim() != "ignored" {
+                results.insert(name.to_owned(), (passed, String::new()));
+            }
+        }
+    }
+    // "---- name stdout ----" sections hold what each failed check printed.
+    let mut current: Option<String> = None;
+    let mut text = String::new();
+    let mut flush = |current: &mut Option<String>, text: &mut String| {
+        if let Some(name) = current.take() {
+            if let Some(entry) = results.get_mut(&name) {
+                entry.1 = text.trim_end().to_owned();
+            }
+        }
+        text.clear();
+    };
+    for line in out.lines() {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|r| r.strip_suffix(" stdout ----"))
+        {
+            flush(&mut current, &mut text);
+            current = Some(name.to_owned());
+        } else if current.is_some() && (line == "failures:" || line.starts_with("test result:")) {
+            flush(&mut current, &mut text);
+        } else if current.is_some() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    flush(&mut current, &mut text);
+    results
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The cargo that runs us (so `cargo +nightly xtask` stays on nightly).
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// The task id of a check name: `t01_3_child_waits` → `01.3`.
+pub fn task_of(check: &str) -> Option<String> {
+    let rest = check.strip_prefix('t')?;
+    let mut parts = rest.splitn(3, '_');
+    let lab = parts.next()?;
+    let k = parts.next()?;
+    let ok = lab.len() == 2
+        && lab.bytes().all(|b| b.is_ascii_digit())
+        && !k.is_empty()
+        && k.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| format!("{lab}.{k}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_verdicts_and_failure_output() {
+        let out = "running 3 tests\n\
+            test t01_1_a ... ok\n\
+            test t01_2_b ... FAILED\n\
+            test t01_3_c ... ignored\n\
+            \n\
+            failures:\n\
+            \n\
+            ---- t01_2_b stdout ----\n\
+            assertion failed\n\
+            left: 1\n\
+            \n\
+            failures:\n    t01_2_b\n\n\
+            test result: FAILED. 1 passed; 1 failed; 1 ignored\n";
+        let r = parse(out);
+        assert_eq!(r["t01_1_a"], (true, String::new()));
+        assert_eq!(
+            r["t01_2_b"],
+            (false, "assertion failed\nleft: 1".to_owned())
+        );
+        assert!(!r.contains_key("t01_3_c"));
+    }
+
+    #[test]
+    fn task_ids_come_from_check_names() {
+        assert_eq!(task_of("t01_3_child_waits").as_deref(), Some("01.3"));
+        assert_eq!(task_of("t12_10_x").as_deref(), Some("12.10"));
+        assert_eq!(task_of("helper"), None);
+        assert_eq!(task_of("t1_3_x"), None);
+    }
+}
