@@ -42,7 +42,6 @@ pub fn run(root: &Path) -> Result<()> {
         display(&dockyard, root),
         container
             .get_args()
-            .skip(0)
             .map(|a| a.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ")

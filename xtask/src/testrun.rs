@@ -248,10 +248,10 @@ pub fn parse(out: &str) -> BTreeMap<String, (bool, String)> {
     let mut current: Option<String> = None;
     let mut text = String::new();
     let mut flush = |current: &mut Option<String>, text: &mut String| {
-        if let Some(name) = current.take() {
-            if let Some(entry) = results.get_mut(&name) {
-                entry.1 = text.trim_end().to_owned();
-            }
+        if let Some(name) = current.take()
+            && let Some(entry) = results.get_mut(&name)
+        {
+            entry.1 = text.trim_end().to_owned();
         }
         text.clear();
     };

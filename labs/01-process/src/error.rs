@@ -19,6 +19,12 @@ pub enum SpawnError {
     /// close-on-exec pipe.
     #[error("exec {program}: {}", exec_reason(program, *errno))]
     Exec { program: String, errno: Errno },
+    /// A setup step in the child (a later lab's: hostname, mounts, …) failed.
+    #[error("cannot {step} in the container: {errno}")]
+    Setup { step: &'static str, errno: Errno },
+    /// The child's Rust code panicked before exec (a `todo!()`, perhaps).
+    #[error("the child panicked before exec: {message}")]
+    ChildPanicked { message: String },
 }
 
 impl SpawnError {

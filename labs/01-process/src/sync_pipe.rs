@@ -35,7 +35,7 @@ pub fn channel() -> Result<(SyncWait, SyncRelease), Errno> {
 impl SyncWait {
     /// Block until the parent releases us. `Err(EPIPE)` means the parent
     /// closed its end without releasing: it gave up, so should we.
-    pub fn wait(self) -> Result<(), Errno> {
+    pub fn wait(&self) -> Result<(), Errno> {
         // TASK 01.3: block until the parent writes its byte; end-of-file means it gave up
         todo!("01.3: block until the parent writes its byte; end-of-file means it gave up")
         // END TASK 01.3

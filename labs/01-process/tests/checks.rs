@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use process::exec_report::ChildFailure;
 use process::{Command, ExitStatus, SpawnError, exec_report, spawn, sync_pipe, wait_pid};
 
 const DOCKYARD: &str = env!("CARGO_BIN_EXE_dockyard-01");
@@ -104,6 +105,7 @@ fn t01_2_exit_codes_and_signals_map_like_a_shell() {
 }
 
 #[test]
+#[allow(clippy::zombie_processes)] // the lab's wait_pid reaps it: that is the check
 fn t01_2_wait_pid_reaps_an_exit_code() {
     let _check = Check::new();
     let code = random::int(1..=120) as i32;
@@ -117,6 +119,7 @@ fn t01_2_wait_pid_reaps_an_exit_code() {
 }
 
 #[test]
+#[allow(clippy::zombie_processes)] // the lab's wait_pid reaps it: that is the check
 fn t01_2_wait_pid_reports_a_death_by_signal() {
     let _check = Check::new();
     let child = StdCommand::new(probe())
@@ -155,12 +158,34 @@ fn t01_3_a_parent_that_gives_up_ends_the_wait() {
 // ---------------------------------------------------------------- 01.4
 
 #[test]
-fn t01_4_an_errno_reaches_the_parent() {
+fn t01_4_a_failure_reaches_the_parent() {
     let errno =
         [Errno::ENOENT, Errno::EACCES, Errno::ENOEXEC, Errno::E2BIG][random::int(0..=3) as usize];
+    let step = random::int(0..=20);
     let (writer, reader) = exec_report::channel().expect("channel");
-    writer.send(errno);
-    assert_eq!(reader.outcome(), Err(errno));
+    writer.send(step, errno);
+    drop(writer);
+    assert_eq!(
+        reader.outcome(),
+        Err(ChildFailure {
+            step,
+            errno,
+            message: String::new()
+        })
+    );
+}
+
+#[test]
+fn t01_4_a_panic_message_reaches_the_parent() {
+    let message = format!("not yet implemented: {}", random::token(10));
+    let (writer, reader) = exec_report::channel().expect("channel");
+    writer.send_panic(&message);
+    drop(writer);
+    let failure = reader.outcome().expect_err("a panic is a failure");
+    assert_eq!(
+        (failure.step, failure.message),
+        (exec_report::STEP_PANIC, message)
+    );
 }
 
 #[test]
@@ -446,6 +471,13 @@ fn t01_8_exit_codes_follow_docker() {
     assert_eq!(exit_code(&exec(Errno::EACCES)), 126);
     assert_eq!(exit_code(&exec(Errno::ENOEXEC)), 126);
     assert_eq!(exit_code(&SpawnError::NoCommand), 125);
+    assert_eq!(
+        exit_code(&SpawnError::Setup {
+            step: "set the hostname",
+            errno: Errno::EPERM
+        }),
+        125
+    );
     assert_eq!(
         exit_code(&SpawnError::Sys {
             what: "fork",

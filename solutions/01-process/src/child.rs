@@ -8,33 +8,57 @@
 //! (not `exit`, which would run the parent's atexit handlers and flush its
 //! stdio buffers a second time).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
 use crate::command::Prepared;
-use crate::exec_report::ReportWriter;
+use crate::exec_report::{ReportWriter, STEP_EXEC};
 use crate::sync_pipe::SyncWait;
 
 /// The child's exit code when it could not exec (Docker and shells: 127).
 pub const EXIT_EXEC_FAILED: i32 = 127;
-/// The child's exit code when the parent gave up before releasing it.
-pub const EXIT_PARENT_GONE: i32 = 125;
+/// The child's exit code when a setup step failed or the parent gave up.
+pub const EXIT_SETUP_FAILED: i32 = 125;
+
+/// A setup step that failed in the child: its number (1, 2, … in the order
+/// of the lab's step names) and the errno.
+pub type StepResult = Result<(), (u32, Errno)>;
 
 /// Run in the child right after `fork`: restore the signal mask, wait for the
-/// parent's release, then exec; report an exec error and exit.
-pub fn run(prepared: &Prepared, wait: SyncWait, report: ReportWriter, mask: &SigSet) -> ! {
-    // The parent blocked the signals it forwards (see `signals`). The mask is
-    // inherited across exec, so restore it or the program could not be
-    // interrupted.
-    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
-    if wait.wait().is_err() {
-        // SAFETY: _exit is async-signal-safe and ends only this process.
-        unsafe { libc::_exit(EXIT_PARENT_GONE) }
-    }
-    let errno = exec(prepared);
-    report.send(errno);
-    // SAFETY: as above.
-    unsafe { libc::_exit(EXIT_EXEC_FAILED) }
+/// parent's release, run `setup` (later labs: hostname, mounts, …), then
+/// exec. A failure is reported through `report`, then the child exits.
+pub fn run(
+    prepared: &Prepared,
+    wait: &SyncWait,
+    report: &ReportWriter,
+    mask: &SigSet,
+    setup: &mut dyn FnMut() -> StepResult,
+) -> ! {
+    // A panic must not unwind into the parent's code (this is a copy of it):
+    // report it, then exit.
+    let code = catch_unwind(AssertUnwindSafe(|| {
+        // The parent blocked the signals it forwards (see `signals`). The mask
+        // is inherited across exec, so restore it or the program could not
+        // be interrupted.
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+        if wait.wait().is_err() {
+            return EXIT_SETUP_FAILED; // the parent gave up on us
+        }
+        if let Err((step, errno)) = setup() {
+            report.send(step, errno);
+            return EXIT_SETUP_FAILED;
+        }
+        report.send(STEP_EXEC, exec(prepared));
+        EXIT_EXEC_FAILED
+    }))
+    .unwrap_or_else(|payload| {
+        report.send_panic(payload.as_ref());
+        EXIT_SETUP_FAILED
+    });
+    // SAFETY: _exit is async-signal-safe and ends only this process.
+    unsafe { libc::_exit(code) }
 }
 
 // ANCHOR: exec

@@ -77,14 +77,14 @@ impl Forwarding {
             if ready(&fds[1]) {
                 return wait_pid(child);
             }
-            if ready(&fds[0]) {
-                if let Some(info) = signals.read_signal()? {
-                    let signal = Signal::try_from(info.ssi_signo as i32)?;
-                    // ESRCH: it exited meanwhile; the pidfd will say so next.
-                    match kill(child, signal) {
-                        Ok(()) | Err(Errno::ESRCH) => {}
-                        Err(errno) => return Err(errno),
-                    }
+            if ready(&fds[0])
+                && let Some(info) = signals.read_signal()?
+            {
+                let signal = Signal::try_from(info.ssi_signo as i32)?;
+                // ESRCH: it exited meanwhile; the pidfd will say so next.
+                match kill(child, signal) {
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(errno) => return Err(errno),
                 }
             }
         }

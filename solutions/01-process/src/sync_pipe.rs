@@ -36,7 +36,7 @@ impl SyncWait {
     // ANCHOR: wait
     /// Block until the parent releases us. `Err(EPIPE)` means the parent
     /// closed its end without releasing: it gave up, so should we.
-    pub fn wait(self) -> Result<(), Errno> {
+    pub fn wait(&self) -> Result<(), Errno> {
         // TASK 01.3: block until the parent writes its byte; end-of-file means it gave up
         let mut byte = [0u8; 1];
         loop {

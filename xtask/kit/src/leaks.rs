@@ -96,15 +96,15 @@ fn cgroup_dirs(mountinfo: &str) -> BTreeSet<PathBuf> {
             .iter()
             .position(|f| *f == "-")
             .unwrap_or(fields.len());
-        if matches!(fields.get(sep + 1), Some(&"cgroup") | Some(&"cgroup2")) {
-            if let Ok(entries) = fs::read_dir(fields[4]) {
-                dirs.extend(
-                    entries
-                        .flatten()
-                        .filter(|e| e.path().is_dir())
-                        .map(|e| e.path()),
-                );
-            }
+        if matches!(fields.get(sep + 1), Some(&"cgroup") | Some(&"cgroup2"))
+            && let Ok(entries) = fs::read_dir(fields[4])
+        {
+            dirs.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.path()),
+            );
         }
     }
     dirs
