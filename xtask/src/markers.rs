@@ -117,6 +117,10 @@ pub fn todo_line(indent: &str, id: &str, text: &str) -> String {
     )
 }
 
+/// rustfmt's default line width: a longer `todo!` line would be re-wrapped
+/// by `cargo fmt`, and the starter would no longer match `sync`'s output.
+const MAX_WIDTH: usize = 100;
+
 /// Turn a solution source file into its starter.
 pub fn starter(source: &str, file: &str) -> Result<String> {
     regions(source, file)?; // reject malformed markers first
@@ -128,9 +132,17 @@ pub fn starter(source: &str, file: &str) -> Result<String> {
         }
         if let Some((id, text)) = begin_marker(line) {
             let indent = &line[..line.len() - line.trim_start().len()];
+            let todo = todo_line(indent, id, text);
+            if todo.chars().count() > MAX_WIDTH {
+                bail!(
+                    "{file}: the task text of {id} makes `{}` longer than {MAX_WIDTH} columns; \
+                     rustfmt would wrap it in the starter. Shorten the text.",
+                    todo.trim()
+                );
+            }
             out.push_str(line);
             out.push('\n');
-            out.push_str(&todo_line(indent, id, text));
+            out.push_str(&todo);
             out.push('\n');
             skipping = true;
         } else if end_marker(line).is_some() {

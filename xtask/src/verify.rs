@@ -263,7 +263,7 @@ fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
         Build::Failed(err) => bail!("the starter does not compile:\n{}", err.rendered),
     };
     let mut opts = check::options(root, lab, probe);
-    opts.cwd = ws.join(&lab.dir);
+    opts.cwd = ws.join(format!("labs-{}", lab.num)).join(&lab.dir);
     let results = testrun::run(&exes, &opts)?;
     if results.is_empty() {
         bail!("no checks ran");
@@ -283,30 +283,40 @@ fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
     }
 }
 
-/// `target/verify/NN/solutions/`: the solutions workspace with lab NN's
-/// starter in place of its reference, and `target/verify/NN/xtask` linking
-/// to the real one, so the crates' `../../xtask/kit` paths still resolve.
+/// `target/verify/NN/`: a workspace with the reference code of the labs
+/// before NN and lab NN's starter, in `target/verify/NN/labs-NN/`, beside an
+/// `xtask` link to the real one (so `../../xtask/kit` still resolves).
+///
+/// Why `labs-NN/` and not `solutions/`: Cargo names a path crate's
+/// artifacts by its path *relative to its workspace root*, so a crate at
+/// the same relative path in two workspaces that share a target dir gets
+/// the same artifact names — and one workspace's build would pass for the
+/// other's. Every assembled workspace needs relative paths of its own.
 pub fn assemble(root: &Path, lab: &Lab) -> Result<PathBuf> {
-    let base = root.join("target/verify").join(&lab.num);
-    let ws = base.join("solutions");
+    let ws = root.join("target/verify").join(&lab.num);
     if ws.exists() {
         fs::remove_dir_all(&ws)?;
     }
-    fs::create_dir_all(&ws)?;
-    let link = base.join("xtask");
-    if fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(root.join("xtask"), &link)?;
+    let members = format!("labs-{}", lab.num);
+    fs::create_dir_all(ws.join(&members))?;
+    std::os::unix::fs::symlink(root.join("xtask"), ws.join("xtask"))?;
+    let manifest = fs::read_to_string(root.join("solutions/Cargo.toml"))?;
+    let manifest = manifest.replace(
+        "members = [\"[0-9][0-9]-*\"]",
+        &format!("members = [\"{members}/*\"]"),
+    );
+    if !manifest.contains(&members) {
+        bail!("solutions/Cargo.toml: expected `members = [\"[0-9][0-9]-*\"]`");
     }
-    for file in ["Cargo.toml", "Cargo.lock"] {
-        fs::copy(root.join("solutions").join(file), ws.join(file))?;
-    }
+    fs::write(ws.join("Cargo.toml"), manifest)?;
+    fs::copy(root.join("solutions/Cargo.lock"), ws.join("Cargo.lock"))?;
     for earlier in labs::all(root)?.iter().filter(|l| l.num <= lab.num) {
         let from = if earlier.num == lab.num {
             earlier.lab_dir(root)
         } else {
             earlier.solution_dir(root)
         };
-        copy_dir(&from, &ws.join(&earlier.dir))?;
+        copy_dir(&from, &ws.join(&members).join(&earlier.dir))?;
     }
     Ok(ws)
 }

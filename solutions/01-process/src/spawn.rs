@@ -101,13 +101,21 @@ pub struct Child {
     release: Option<SyncRelease>,
     report: Option<ReportReader>,
     forwarding: Forwarding,
-    steps: &'static [&'static str],
+    steps: StepNames,
     reaped: bool,
 }
+
+/// Names a child's setup step (1, 2, …) for error messages.
+pub type StepNames = fn(u32) -> &'static str;
 
 /// What the child does between the release and exec, in lab 01: nothing.
 fn no_setup() -> StepResult {
     Ok(())
+}
+
+/// Lab 01 has no setup steps.
+fn no_steps(_: u32) -> &'static str {
+    "set up"
 }
 
 // ANCHOR: spawn
@@ -124,7 +132,7 @@ pub fn spawn(cmd: &Command) -> Result<Child, SpawnError> {
     // (see `child`) and never returns.
     match unsafe { fork() }.map_err(SpawnError::sys("fork"))? {
         ForkResult::Child => pipes.run_child(&prepared, forwarding.old_mask(), &mut no_setup),
-        ForkResult::Parent { child } => Ok(Child::new(child, cmd, pipes, forwarding, &[])),
+        ForkResult::Parent { child } => Ok(Child::new(child, cmd, pipes, forwarding, no_steps)),
     }
     // END TASK 01.6
 }
@@ -134,13 +142,13 @@ impl Child {
     /// The parent's handle on a child just forked (or cloned) with `pipes`:
     /// closes the child's ends of the pipes — keeping ours open would hide
     /// the end-of-file that says "exec worked". `steps` names the child's
-    /// setup steps 1, 2, … for error messages.
+    /// setup steps for error messages.
     pub fn new(
         pid: Pid,
         cmd: &Command,
         pipes: Pipes,
         forwarding: Forwarding,
-        steps: &'static [&'static str],
+        steps: StepNames,
     ) -> Child {
         let Pipes {
             sync_wait,
@@ -202,11 +210,7 @@ impl Child {
                 message: failure.message,
             },
             n => SpawnError::Setup {
-                step: self
-                    .steps
-                    .get(n as usize - 1)
-                    .copied()
-                    .unwrap_or("an unnamed setup step"),
+                step: (self.steps)(n),
                 errno: failure.errno,
             },
         }

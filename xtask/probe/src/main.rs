@@ -12,6 +12,7 @@
 //! Exit codes: 0 done, 1 the action failed (the JSON says why), 2 bad usage.
 
 mod actions;
+mod breakout;
 mod caps;
 mod cgroup;
 mod children;
@@ -45,12 +46,16 @@ usage: probe <action> [args…]
   fetch HOST:PORT      connect, read until EOF, print the body
   signals              print each signal received; exit after SIGTERM
   orphans N            leave N zombie grandchildren for PID 1 to reap
-  zombies              list the zombie processes under /proc";
+  zombies              list the zombie processes under /proc
+  breakout PATH        try the chroot escape, then report whether PATH is visible
+
+Actions can be chained with `then`: `probe orphans 3 then sleep 0.2 then zombies`
+runs them in order and stops at the first that does not exit 0.";
 
 /// Every action's name, to tell "wrong arguments" from "unknown action".
-const ACTIONS: [&str; 15] = [
+const ACTIONS: [&str; 16] = [
     "report", "true", "exit", "sleep", "write", "cat", "ls", "alloc", "fork", "spin", "serve",
-    "fetch", "signals", "orphans", "zombies",
+    "fetch", "signals", "orphans", "zombies", "breakout",
 ];
 
 fn main() -> ExitCode {
@@ -58,7 +63,7 @@ fn main() -> ExitCode {
         .skip(1)
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    let Some((action, rest)) = args.split_first() else {
+    let Some(action) = args.first() else {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
@@ -66,13 +71,22 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
-    match run(action, rest) {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("probe: {message}");
-            ExitCode::from(2)
+    // `A args… then B args…`: run each in turn, stop at the first failure.
+    for step in args.split(|a| a == "then") {
+        let Some((action, rest)) = step.split_first() else {
+            eprintln!("probe: an empty action around `then`");
+            return ExitCode::from(2);
+        };
+        match run(action, rest) {
+            Ok(0) => {}
+            Ok(code) => return ExitCode::from(code),
+            Err(message) => {
+                eprintln!("probe: {message}");
+                return ExitCode::from(2);
+            }
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// Runs one action and returns its exit code, or a usage error.
@@ -101,6 +115,7 @@ fn run(action: &str, args: &[String]) -> Result<u8, String> {
         ("signals", []) => signals::run(),
         ("orphans", [n]) => children::orphans(number(n, "child count")?),
         ("zombies", []) => procs::zombies(),
+        ("breakout", [path]) => breakout::run(path),
         _ if ACTIONS.contains(&action) => return Err(format!("{action}: wrong arguments")),
         _ => return Err(format!("unknown action '{action}' (try: probe help)")),
     };

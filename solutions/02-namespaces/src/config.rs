@@ -1,0 +1,93 @@
+//! What the container gets: which namespaces, its hostname, its user
+//! mapping, and whether a minimal init runs as its PID 1.
+
+use nix::sched::CloneFlags;
+
+use crate::error::Error;
+use crate::hostname;
+
+/// Which namespaces the container gets new ones of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Namespaces {
+    pub uts: bool,
+    pub pid: bool,
+    pub ipc: bool,
+    pub net: bool,
+    pub mount: bool,
+    pub cgroup: bool,
+    pub user: bool,
+}
+
+impl Namespaces {
+    /// Every namespace but the user namespace: Docker's default as root.
+    pub const DEFAULT: Namespaces = Namespaces {
+        uts: true,
+        pid: true,
+        ipc: true,
+        net: true,
+        mount: true,
+        cgroup: true,
+        user: false,
+    };
+
+    // ANCHOR: clone_flags
+    /// The `clone(2)` flags that create these namespaces.
+    pub fn clone_flags(&self) -> CloneFlags {
+        // TASK 02.1: one CLONE_NEW* flag for each namespace asked for
+        let mut flags = CloneFlags::empty();
+        let wanted = [
+            (self.uts, CloneFlags::CLONE_NEWUTS),
+            (self.pid, CloneFlags::CLONE_NEWPID),
+            (self.ipc, CloneFlags::CLONE_NEWIPC),
+            (self.net, CloneFlags::CLONE_NEWNET),
+            (self.mount, CloneFlags::CLONE_NEWNS),
+            (self.cgroup, CloneFlags::CLONE_NEWCGROUP),
+            (self.user, CloneFlags::CLONE_NEWUSER),
+        ];
+        for (on, flag) in wanted {
+            if on {
+                flags |= flag;
+            }
+        }
+        flags
+        // END TASK 02.1
+    }
+    // ANCHOR_END: clone_flags
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Namespaces::DEFAULT
+    }
+}
+
+/// How to start a container.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub namespaces: Namespaces,
+    /// The hostname inside (needs a UTS namespace).
+    pub hostname: Option<String>,
+    /// Run a minimal init as PID 1, with the program as its child.
+    pub init: bool,
+    /// For the checks: make setup step N fail with ECANCELED, to prove that
+    /// a failure at any step leaves nothing behind.
+    pub fail_at: Option<u32>,
+}
+
+impl Config {
+    /// Refuse a configuration that cannot work, before anything is created.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(name) = &self.hostname {
+            if !self.namespaces.uts {
+                return Err(Error::Config("a hostname needs a UTS namespace".into()));
+            }
+            hostname::validate(name).map_err(Error::Config)?;
+        }
+        if self.init && !self.namespaces.pid {
+            return Err(Error::Config(
+                "--init needs a PID namespace: it runs as PID 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
