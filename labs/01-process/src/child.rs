@@ -11,7 +11,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::command::Prepared;
 use crate::exec_report::{ReportWriter, STEP_EXEC};
@@ -26,23 +26,19 @@ pub const EXIT_SETUP_FAILED: i32 = 125;
 /// of the lab's step names) and the errno.
 pub type StepResult = Result<(), (u32, Errno)>;
 
-/// Run in the child right after `fork`: restore the signal mask, wait for the
+/// Run in the child right after `fork`: reset the signals, wait for the
 /// parent's release, run `setup` (later labs: hostname, mounts, …), then
 /// exec. A failure is reported through `report`, then the child exits.
 pub fn run(
     prepared: &Prepared,
     wait: &SyncWait,
     report: &ReportWriter,
-    mask: &SigSet,
     setup: &mut dyn FnMut() -> StepResult,
 ) -> ! {
     // A panic must not unwind into the parent's code (this is a copy of it):
     // report it, then exit.
     let code = catch_unwind(AssertUnwindSafe(|| {
-        // The parent blocked the signals it forwards (see `signals`). The mask
-        // is inherited across exec, so restore it or the program could not
-        // be interrupted.
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+        reset_signals();
         if wait.wait().is_err() {
             return EXIT_SETUP_FAILED; // the parent gave up on us
         }
@@ -59,6 +55,17 @@ pub fn run(
     });
     // SAFETY: _exit is async-signal-safe and ends only this process.
     unsafe { libc::_exit(code) }
+}
+
+/// Give the program the signal state a new process expects. The signal mask
+/// and ignored signals survive `execve`: the parent blocked the signals it
+/// forwards (see `signals`), and Rust's runtime ignores SIGPIPE — left so,
+/// `yes | head -1` in the container would print "Broken pipe" instead of
+/// ending quietly. (Handlers do not survive exec: they are reset by it.)
+pub fn reset_signals() {
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: restoring the default disposition installs no handler.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// Replace this process with the program: try each candidate path in turn

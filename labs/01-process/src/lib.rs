@@ -9,16 +9,16 @@
 //!
 //! The pieces, in the order a run uses them:
 //!
-//! | module        | concept                                            | task |
-//! |---------------|----------------------------------------------------|------|
-//! | [`command`]   | argv, envp and the `PATH` search, prepared before fork | 01.1 |
-//! | [`status`]    | `waitpid(2)` and the `128 + N` convention          | 01.2 |
-//! | [`sync_pipe`] | the child waits until the parent releases it       | 01.3 |
-//! | [`exec_report`] | exec errors reach the parent (`O_CLOEXEC`)       | 01.4 |
-//! | [`child`]     | what runs between `fork` and `exec`                | 01.5 |
-//! | [`spawn`]     | fork, and the parent's handle on the child         | 01.6 |
-//! | [`signals`]   | forwarding SIGINT/SIGTERM to the child             | 01.7 |
-//! | [`cli`]       | Docker's exit codes 125/126/127                    | 01.8 |
+//! | module          | concept                                                | task |
+//! |-----------------|--------------------------------------------------------|------|
+//! | [`command`]     | argv, envp and the `PATH` search, prepared before fork | 01.1 |
+//! | [`status`]      | `waitpid(2)` and the `128 + N` convention              | 01.2 |
+//! | [`sync_pipe`]   | the child waits until the parent releases it           | 01.3 |
+//! | [`exec_report`] | failures in the child reach the parent (`O_CLOEXEC`)   | 01.4 |
+//! | [`child`]       | what runs between `fork` and `exec`                    | 01.5 |
+//! | [`spawn`]       | fork, and the parent's handle on the child             | 01.6 |
+//! | [`signals`]     | forwarding SIGINT/SIGTERM to the child                 | 01.7 |
+//! | [`cli`]         | Docker's exit codes 125/126/127                        | 01.8 |
 
 pub mod child;
 pub mod cli;

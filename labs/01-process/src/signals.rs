@@ -13,7 +13,7 @@
 //!
 //! The signals are blocked *before* `fork`: a signal arriving between
 //! `fork` and the first `poll` then simply waits, pending, instead of
-//! killing the parent. The child restores the old mask before `exec`.
+//! killing the parent. The child unblocks them before `exec`.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
@@ -50,11 +50,6 @@ impl Forwarding {
         let mut old_mask = SigSet::empty();
         pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old_mask))?;
         Ok(Forwarding { set, old_mask })
-    }
-
-    /// The mask before blocking: the child restores it before exec.
-    pub fn old_mask(&self) -> &SigSet {
-        &self.old_mask
     }
 
     /// Wait for `child` to end, passing every forwarded signal on to it.

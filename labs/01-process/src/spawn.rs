@@ -13,7 +13,7 @@
 //!  parent                                 child
 //!  ──────                                 ─────
 //!  prepare, pipes, block signals
-//!  fork ────────────────────────────────▶ restore signal mask
+//!  fork ────────────────────────────────▶ reset signals
 //!  (set the child up)                     read sync pipe … blocks
 //!  start: write sync byte ──────────────▶ (setup) execve ──▶ program runs,
 //!         read report pipe ◀── EOF ─────────────────────── report pipe closed
@@ -79,14 +79,9 @@ impl Pipes {
     }
 
     /// In the child: close the parent's ends, then [`child::run`].
-    pub fn run_child(
-        &self,
-        prepared: &Prepared,
-        mask: &nix::sys::signal::SigSet,
-        setup: &mut dyn FnMut() -> StepResult,
-    ) -> ! {
+    pub fn run_child(&self, prepared: &Prepared, setup: &mut dyn FnMut() -> StepResult) -> ! {
         self.close_parent_ends();
-        child::run(prepared, &self.sync_wait, &self.report_writer, mask, setup)
+        child::run(prepared, &self.sync_wait, &self.report_writer, setup)
     }
 }
 

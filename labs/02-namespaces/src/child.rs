@@ -14,7 +14,6 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 use nix::unistd::{ForkResult, fork};
 use process::Prepared;
 use process::child::{EXIT_EXEC_FAILED, EXIT_SETUP_FAILED, StepResult};
@@ -54,7 +53,6 @@ pub fn step(
 pub fn run(
     prepared: &Prepared,
     pipes: &Pipes,
-    mask: &SigSet,
     config: &Config,
     extra: &mut dyn FnMut() -> StepResult,
 ) -> ! {
@@ -69,9 +67,9 @@ pub fn run(
             return EXIT_SETUP_FAILED;
         }
         if config.init {
-            start_under_init(prepared, report, mask, config.fail_at)
+            start_under_init(prepared, report, config.fail_at)
         } else {
-            exec_app(prepared, report, mask)
+            exec_app(prepared, report)
         }
     }))
     .unwrap_or_else(|payload| {
@@ -97,25 +95,20 @@ fn setup(config: &Config) -> StepResult {
     })
 }
 
-/// Restore the signal mask and become the program; returns only on failure.
-fn exec_app(prepared: &Prepared, report: &ReportWriter, mask: &SigSet) -> i32 {
-    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
+/// Reset the signals and become the program; returns only on failure.
+fn exec_app(prepared: &Prepared, report: &ReportWriter) -> i32 {
+    process::child::reset_signals();
     report.send(STEP_EXEC, process::child::exec(prepared));
     EXIT_EXEC_FAILED
 }
 
 /// Fork the app; this process stays PID 1 and runs the init loop.
-fn start_under_init(
-    prepared: &Prepared,
-    report: &ReportWriter,
-    mask: &SigSet,
-    fail_at: Option<u32>,
-) -> i32 {
+fn start_under_init(prepared: &Prepared, report: &ReportWriter, fail_at: Option<u32>) -> i32 {
     // SAFETY (fork): both sides only make async-signal-safe calls.
     let forked = step(fail_at, STEP_FORK_APP, || Ok(()))
         .and_then(|()| unsafe { fork() }.map_err(|errno| (STEP_FORK_APP, errno)));
     match forked {
-        Ok(ForkResult::Child) => exec_app(prepared, report, mask),
+        Ok(ForkResult::Child) => exec_app(prepared, report),
         Ok(ForkResult::Parent { child }) => {
             // Init must not hold the report pipe: the parent's end-of-file
             // ("exec worked") comes only when every copy is closed.

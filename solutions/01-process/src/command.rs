@@ -79,15 +79,17 @@ impl Command {
     /// Turn the command into what `execve` needs, and list the paths to try:
     /// the program itself if it contains a `/`, otherwise `dir/program` for
     /// each non-empty `dir` of the command's `PATH` (or [`DEFAULT_PATH`]).
+    /// (POSIX reads an empty entry as the current directory; like Docker,
+    /// we skip it, so that a container never runs whatever is in its cwd.)
     pub fn prepare(&self) -> Result<Prepared, SpawnError> {
         // TASK 01.1: turn the command into C strings and list the paths exec will try
         if self.program.is_empty() {
             return Err(SpawnError::NoCommand);
         }
-        let argv = std::iter::once(&self.program)
-            .chain(&self.args)
-            .map(|arg| c_string("an argument", arg))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut argv = vec![c_string("the program", &self.program)?];
+        for arg in &self.args {
+            argv.push(c_string("an argument", arg)?);
+        }
         let envp = self
             .env
             .iter()

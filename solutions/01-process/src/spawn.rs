@@ -13,7 +13,7 @@
 //!  parent                                 child
 //!  ──────                                 ─────
 //!  prepare, pipes, block signals
-//!  fork ────────────────────────────────▶ restore signal mask
+//!  fork ────────────────────────────────▶ reset signals
 //!  (set the child up)                     read sync pipe … blocks
 //!  start: write sync byte ──────────────▶ (setup) execve ──▶ program runs,
 //!         read report pipe ◀── EOF ─────────────────────── report pipe closed
@@ -79,14 +79,9 @@ impl Pipes {
     }
 
     /// In the child: close the parent's ends, then [`child::run`].
-    pub fn run_child(
-        &self,
-        prepared: &Prepared,
-        mask: &nix::sys::signal::SigSet,
-        setup: &mut dyn FnMut() -> StepResult,
-    ) -> ! {
+    pub fn run_child(&self, prepared: &Prepared, setup: &mut dyn FnMut() -> StepResult) -> ! {
         self.close_parent_ends();
-        child::run(prepared, &self.sync_wait, &self.report_writer, mask, setup)
+        child::run(prepared, &self.sync_wait, &self.report_writer, setup)
     }
 }
 
@@ -131,7 +126,7 @@ pub fn spawn(cmd: &Command) -> Result<Child, SpawnError> {
     // SAFETY: after fork the child calls only async-signal-safe functions
     // (see `child`) and never returns.
     match unsafe { fork() }.map_err(SpawnError::sys("fork"))? {
-        ForkResult::Child => pipes.run_child(&prepared, forwarding.old_mask(), &mut no_setup),
+        ForkResult::Child => pipes.run_child(&prepared, &mut no_setup),
         ForkResult::Parent { child } => Ok(Child::new(child, cmd, pipes, forwarding, no_steps)),
     }
     // END TASK 01.6

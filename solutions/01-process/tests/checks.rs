@@ -418,6 +418,36 @@ fn t01_7_dockyard_exits_with_the_container_code() {
     );
 }
 
+#[test]
+fn t01_7_the_program_starts_with_no_signal_blocked_or_ignored() {
+    let _check = Check::new();
+    // `cat` is a C program: it shows what it inherited. (The probe, a Rust
+    // program, ignores SIGPIPE itself, as every Rust program does.)
+    let out = kit::run(
+        &mut dockyard(&["run", "--", "cat", "/proc/self/status"]),
+        DEADLINE,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let field = |name: &str| {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .expect(name);
+        u64::from_str_radix(line[name.len()..].trim(), 16).unwrap()
+    };
+    assert_eq!(
+        field("SigBlk:"),
+        0,
+        "the signals dockyard blocks to forward them must be unblocked before exec"
+    );
+    assert_eq!(
+        field("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE must not stay ignored"
+    );
+}
+
 // ---------------------------------------------------------------- 01.8
 
 #[test]

@@ -49,9 +49,7 @@ pub fn spawn_with(
     let forwarding = Forwarding::block().map_err(SpawnError::sys("block the forwarded signals"))?;
     let mut stack = vec![0u8; STACK_SIZE];
     // TASK 02.5: clone the child into new namespaces to run child::run; then write its id maps
-    let callback = Box::new(|| -> isize {
-        child::run(&prepared, &pipes, forwarding.old_mask(), config, extra)
-    });
+    let callback = Box::new(|| -> isize { child::run(&prepared, &pipes, config, extra) });
     let flags = config.namespaces.clone_flags();
     // SAFETY: the child runs only `child::run`, which never returns and makes
     // only async-signal-safe calls; SIGCHLD makes it an ordinary child that

@@ -74,6 +74,14 @@ pub fn seccomp() -> Value {
     json!(status_field(&status, "Seccomp").and_then(|mode| mode.parse::<u32>().ok()))
 }
 
+/// The signals blocked and ignored, as the hex masks of /proc/self/status
+/// (bit N-1 is signal N). A container should start with neither: both
+/// survive `execve`.
+pub fn signal_masks() -> Value {
+    let status = sys::read_text("/proc/self/status").unwrap_or_default();
+    json!({ "blocked": status_field(&status, "SigBlk"), "ignored": status_field(&status, "SigIgn") })
+}
+
 /// Whether no_new_privs is set, or null if prctl fails.
 pub fn no_new_privs() -> Value {
     // SAFETY: PR_GET_NO_NEW_PRIVS only returns a value.

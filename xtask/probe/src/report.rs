@@ -30,6 +30,7 @@ fn collect() -> Value {
         "capabilities": caps::capabilities(),
         "no_new_privs": caps::no_new_privs(),
         "seccomp": caps::seccomp(),
+        "signals": caps::signal_masks(),
         "rlimits": rlimits(),
         "processes": procs::pids(),
         // SAFETY: isatty only looks at the file descriptor.
