@@ -103,7 +103,7 @@ pub fn run(root: &Path) -> Result<bool> {
     let probe = crate::probe::build(root)?;
     tally.step("the probe is a static binary", {
         let bytes = fs::read(&probe)?;
-        if crate::probe::is_static(&bytes) {
+        if kit::elf::is_static(&bytes) {
             Ok(())
         } else {
             Err(anyhow::anyhow!(

@@ -17,11 +17,13 @@
 //! behind.
 
 pub mod check;
+pub mod elf;
 pub mod leaks;
 pub mod probe;
 pub mod random;
 pub mod redact;
 pub mod root;
+pub mod rootfs;
 pub mod run;
 pub mod stream;
 

@@ -1,0 +1,46 @@
+//! `dockyard run` after lab 03: `--rootfs DIR`.
+
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::spawn::{RootMode, spawn};
+
+/// The options of `dockyard run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RootfsArgs {
+    /// The container's root filesystem (default: the host's, as in lab 02).
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+    /// Change the root with chroot only. UNSAFE: escapable; it exists to
+    /// show the breakout (book, lab 03).
+    #[arg(long, hide = true)]
+    pub unsafe_chroot: bool,
+    #[command(flatten)]
+    pub ns: namespaces::cli::NamespaceArgs,
+}
+
+/// Run the container in the foreground; returns this process's exit code.
+pub fn run(args: &RootfsArgs) -> i32 {
+    let cmd = args.ns.base.command();
+    let config = args.ns.config();
+    let mode = if args.unsafe_chroot {
+        RootMode::UnsafeChroot
+    } else {
+        RootMode::Pivot
+    };
+    let child = match &args.rootfs {
+        Some(rootfs) => spawn(&cmd, &config, rootfs, mode),
+        None => namespaces::spawn(&cmd, &config).map_err(Error::from),
+    };
+    let result = child.and_then(|mut child| {
+        child.start()?;
+        Ok(child.wait_forwarding()?)
+    });
+    match result {
+        Ok(status) => status.code(),
+        Err(err) => {
+            eprintln!("dockyard: {err}");
+            err.exit_code()
+        }
+    }
+}

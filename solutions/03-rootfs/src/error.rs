@@ -1,0 +1,34 @@
+//! What can go wrong before a container gets its root filesystem.
+
+use std::path::PathBuf;
+
+/// Why a container could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The rootfs is missing or not usable; nothing was created.
+    #[error("rootfs {path}: {reason}")]
+    Rootfs { path: PathBuf, reason: String },
+    /// The program is not in the rootfs; nothing was created.
+    #[error("exec {program}: not found in the rootfs {rootfs}{}", if program.contains('/') { "" } else { " (searched its PATH)" })]
+    NotFound { program: String, rootfs: PathBuf },
+    /// Lab 02's errors (namespaces, id maps) and lab 01's (exec, setup steps).
+    #[error(transparent)]
+    Namespaces(#[from] namespaces::Error),
+}
+
+impl From<process::SpawnError> for Error {
+    fn from(err: process::SpawnError) -> Error {
+        Error::Namespaces(err.into())
+    }
+}
+
+impl Error {
+    /// Docker's exit code for a container that never ran (see lab 01).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotFound { .. } => process::cli::EXIT_NOT_FOUND,
+            Error::Rootfs { .. } => process::cli::EXIT_ENGINE,
+            Error::Namespaces(err) => err.exit_code(),
+        }
+    }
+}

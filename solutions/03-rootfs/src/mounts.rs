@@ -1,0 +1,70 @@
+//! Mounts in the container's mount namespace: propagation, the rootfs,
+//! `/proc` and `/sys`.
+//!
+//! **Propagation.** On systemd hosts `/` is a *shared* mount: a mount made
+//! under it in one namespace is propagated to its peers — including the
+//! host's namespace. A container that mounts its `/proc` before making its
+//! mounts private would mount it on the host as well. So the first step
+//! makes every mount private, recursively (`mount --make-rprivate /`).
+//!
+//! **Bind onto itself.** `pivot_root(2)` wants the new root to be a mount
+//! point; a plain directory gives `EINVAL` ("not a mount point" — a classic
+//! trap). Bind-mounting the rootfs onto itself makes it one.
+//!
+//! **`/proc` and `/sys`.** procfs shows the PID namespace of the process
+//! that mounts it: mounted from inside the new one, `/proc` lists only the
+//! container's processes. sysfs is mounted read-only: it exposes the host's
+//! devices and kernel settings.
+
+use nix::errno::Errno;
+use nix::mount::{MsFlags, mount};
+
+use crate::layout::Layout;
+
+const NONE: Option<&str> = None;
+
+// ANCHOR: private
+/// Make every mount of this mount namespace private, recursively.
+pub fn make_private() -> Result<(), Errno> {
+    // TASK 03.2: make every mount private, recursively, so nothing propagates to the host
+    mount(NONE, "/", NONE, MsFlags::MS_REC | MsFlags::MS_PRIVATE, NONE)
+    // END TASK 03.2
+}
+// ANCHOR_END: private
+
+// ANCHOR: bind
+/// Bind-mount the rootfs onto itself, so that it is a mount point.
+pub fn bind_root(layout: &Layout) -> Result<(), Errno> {
+    // TASK 03.3: bind-mount the rootfs onto itself (recursively) to make it a mount point
+    mount(
+        Some(&layout.root),
+        &layout.root,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    // END TASK 03.3
+}
+// ANCHOR_END: bind
+
+/// The flags of a pseudo-filesystem: no setuid programs, no device nodes,
+/// no programs at all.
+pub const PSEUDO: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
+
+// ANCHOR: proc_sys
+/// Mount a new procfs on the rootfs's `/proc` and sysfs, read-only, on `/sys`.
+pub fn mount_proc_sys(layout: &Layout) -> Result<(), Errno> {
+    // TASK 03.4: mount proc on /proc, and sysfs read-only on /sys (nosuid, nodev, noexec)
+    mount(Some("proc"), &layout.proc, Some("proc"), PSEUDO, NONE)?;
+    mount(
+        Some("sysfs"),
+        &layout.sys,
+        Some("sysfs"),
+        PSEUDO | MsFlags::MS_RDONLY,
+        NONE,
+    )
+    // END TASK 03.4
+}
+// ANCHOR_END: proc_sys
