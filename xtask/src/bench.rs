@@ -1,4 +1,11 @@
-//! `cargo xtask bench check`: how long a learner waits for `check`.
+//! `cargo xtask bench …`: measurements with targets from the issues.
+//!
+//! `bench run`: the reference `dockyard run --rootfs R -- /probe true` beside
+//! `unshare --pid --mount --uts --ipc --net --fork` running the same
+//! program, interleaved in one run; prints the ratio of the medians
+//! (target: ≤ 2× the unshare floor for lab 03's full setup).
+//!
+//! `bench check`: how long a learner waits for `check`.
 //!
 //! Targets (issue "Foundation"): `cargo xtask check 01` from a clean clone,
 //! with the crates already downloaded, in ≤ 90 s on 2 cores; after a
@@ -74,4 +81,89 @@ fn run(cmd: &mut Command) -> Result<()> {
         bail!("{cmd:?} failed");
     }
     Ok(())
+}
+
+/// `bench run`: dockyard's full setup against the bare namespaces of `unshare`.
+pub fn run_times(root: &Path, runs: usize) -> Result<()> {
+    let lab = crate::labs::find(root, "03")?;
+    let probe = crate::probe::build(root)?;
+    let status = Command::new(crate::testrun::cargo())
+        .current_dir(root.join("solutions"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            &lab.package,
+            "--bins",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("the reference of lab 03 does not build");
+    }
+    let dockyard = root.join("target/release/dockyard-03");
+    let rootfs = root.join("target/bench/rootfs");
+    if rootfs.exists() {
+        std::fs::remove_dir_all(&rootfs)?;
+    }
+    kit::rootfs::Rootfs::create(&rootfs, &probe)?;
+    let sudo = !crate::check::is_root();
+    let command = |program: &Path, args: &[&str]| {
+        let mut cmd = if sudo {
+            Command::new("sudo")
+        } else {
+            Command::new(program)
+        };
+        if sudo {
+            cmd.arg(program);
+        }
+        cmd.args(args).stdout(Stdio::null());
+        cmd
+    };
+    let r = rootfs.to_str().context("a UTF-8 path")?;
+    let inner_probe = rootfs.join("probe");
+    let inner = inner_probe.to_str().context("a UTF-8 path")?;
+    let mut ours = command(&dockyard, &["run", "--rootfs", r, "--", "/probe", "true"]);
+    let mut floor = command(
+        Path::new("unshare"),
+        &[
+            "--pid", "--mount", "--uts", "--ipc", "--net", "--fork", inner, "true",
+        ],
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    // Interleaved, after one warm-up of each, so both see the same machine.
+    for i in 0..=runs {
+        let (t1, t2) = (time(&mut ours)?, time(&mut floor)?);
+        if i > 0 {
+            a.push(t1);
+            b.push(t2);
+        }
+    }
+    let (ma, mb) = (median(&mut a), median(&mut b));
+    println!("runs: {runs} each, interleaved");
+    println!(
+        "dockyard run --rootfs R -- /probe true           median {:>7.2} ms",
+        ma * 1e3
+    );
+    println!(
+        "unshare --pid --mount --uts --ipc --net --fork …  median {:>7.2} ms",
+        mb * 1e3
+    );
+    println!("ratio: {:.2}×   (target ≤ 2×)", ma / mb);
+    Ok(())
+}
+
+fn time(cmd: &mut Command) -> Result<f64> {
+    let start = Instant::now();
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    let took = start.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(took)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }

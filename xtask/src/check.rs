@@ -32,6 +32,12 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
     };
     let tasks = lab.tasks(root)?;
     println!("Lab {} — {}   (labs/{})\n", lab.num, lab.package, lab.dir);
+    if crate::skip::is_skipped(root, &lab) {
+        println!(
+            "(This lab holds the reference code: `cargo xtask unskip {}` puts yours back.)\n",
+            lab.num
+        );
+    }
     let probe = crate::probe::build(root)?;
     let results = match testrun::build(root, &lab.package)? {
         Build::Failed(err) => {
@@ -75,38 +81,63 @@ pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// Print the table, the score and the next step; save progress.
-fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: bool) -> Outcome {
-    let mut done = 0;
-    let mut next: Option<&Task> = None;
+/// One task's line in the table.
+pub struct Row {
+    pub task: Task,
+    pub passed: usize,
+    pub total: usize,
+}
+
+impl Row {
+    pub fn done(&self) -> bool {
+        self.total > 0 && self.passed == self.total
+    }
+}
+
+/// The checks of each task, counted.
+pub fn rows(tasks: &[Task], results: &[CheckResult]) -> Vec<Row> {
+    tasks
+        .iter()
+        .map(|task| {
+            let mine: Vec<&CheckResult> = results
+                .iter()
+                .filter(|r| testrun::task_of(&r.name).as_deref() == Some(&task.id))
+                .collect();
+            Row {
+                task: task.clone(),
+                passed: mine.iter().filter(|r| r.passed).count(),
+                total: mine.len(),
+            }
+        })
+        .collect()
+}
+
+/// Print the table of tasks and the score line.
+pub fn print_table(rows: &[Row], results: &[CheckResult]) {
     println!("  task   checks  ");
-    for task in tasks {
-        let mine: Vec<&CheckResult> = results
-            .iter()
-            .filter(|r| testrun::task_of(&r.name).as_deref() == Some(&task.id))
-            .collect();
-        let passed = mine.iter().filter(|r| r.passed).count();
-        let ok = !mine.is_empty() && passed == mine.len();
-        if ok {
-            done += 1;
-        } else if next.is_none() {
-            next = Some(task);
-        }
-        let mark = if ok { "✓" } else { "✗" };
+    for row in rows {
+        let mark = if row.done() { "✓" } else { "✗" };
         println!(
             "  {}   {:>2}/{:<2}  {mark}  {}",
-            task.id,
-            passed,
-            mine.len(),
-            task.text
+            row.task.id, row.passed, row.total, row.task.text
         );
     }
     let passed = results.iter().filter(|r| r.passed).count();
-    let total = results.len();
+    let done = rows.iter().filter(|r| r.done()).count();
     println!(
-        "\nScore: {passed}/{total} checks, {done}/{} tasks.",
-        tasks.len()
+        "\nScore: {passed}/{} checks, {done}/{} tasks.",
+        results.len(),
+        rows.len()
     );
+}
+
+/// Print the table, the score and the next step; save progress.
+fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: bool) -> Outcome {
+    let rows = rows(tasks, results);
+    print_table(&rows, results);
+    let passed = results.iter().filter(|r| r.passed).count();
+    let total = results.len();
+    let done = rows.iter().filter(|r| r.done()).count();
     let _ = progress::save(
         root,
         lab,
@@ -118,7 +149,7 @@ fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: 
         },
     );
 
-    match next {
+    match rows.iter().find(|r| !r.done()).map(|r| &r.task) {
         None if total > 0 => println!(
             "\nLab {} is complete. Next: read the next chapter (`cargo xtask book --serve`).",
             lab.num

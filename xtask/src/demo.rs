@@ -6,7 +6,7 @@
 //! away from the left: its own hostname, pid 1, its own namespaces, mounts,
 //! limits and network.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -31,21 +31,25 @@ pub fn run(root: &Path) -> Result<()> {
     }
     let dockyard = root.join(format!("target/debug/dockyard-{}", lab.num));
     let host = report(Command::new(&probe).arg("report"))?;
-    let mut container = Command::new(&dockyard);
+    let (args, inside_probe) = run_args(root, &lab, &probe)?;
+    // Labs from 02 on create namespaces: like `check`, use sudo only to run.
+    let mut container = if lab.needs_root(root) && !crate::check::is_root() {
+        let mut c = Command::new("sudo");
+        c.arg(&dockyard);
+        c
+    } else {
+        Command::new(&dockyard)
+    };
     container
-        .args(run_args(&lab))
+        .args(args)
         .arg("--")
-        .arg(&probe)
+        .arg(inside_probe)
         .arg("report");
-    println!(
-        "$ {} {}\n",
-        display(&dockyard, root),
-        container
-            .get_args()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let shown: Vec<String> = container
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    println!("$ {} {}\n", display(&dockyard, root), shown.join(" "));
     let inside = report(&mut container)?;
     print!("{}", side_by_side(&host, &inside));
     println!(
@@ -55,10 +59,25 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The `dockyard` arguments that show off lab `lab`.
-fn run_args(lab: &Lab) -> Vec<String> {
-    let _ = lab;
-    vec!["run".into()]
+/// The `dockyard` arguments that show off lab `lab`, and the probe's path
+/// as the container sees it.
+fn run_args(root: &Path, lab: &Lab, probe: &Path) -> Result<(Vec<String>, PathBuf)> {
+    let mut args = vec!["run".to_owned()];
+    if lab.num.as_str() >= "02" {
+        args.extend(["--hostname".into(), "dockyard-demo".into()]);
+    }
+    if lab.num.as_str() < "03" {
+        return Ok((args, probe.to_path_buf()));
+    }
+    // A minimal rootfs made from the probe (and busybox, when installed).
+    let dir = root.join("target/demo/rootfs");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    kit::rootfs::Rootfs::create(&dir, probe)
+        .with_context(|| format!("making {}", dir.display()))?;
+    args.extend(["--rootfs".into(), dir.display().to_string()]);
+    Ok((args, PathBuf::from("/probe")))
 }
 
 fn display(path: &Path, root: &Path) -> String {
@@ -106,7 +125,7 @@ pub fn side_by_side(host: &Value, inside: &Value) -> String {
 
 type Field = fn(&Value) -> String;
 
-const ROWS: [(&str, Field); 12] = [
+const ROWS: [(&str, Field); 13] = [
     ("pid", |v| v["pid"].to_string()),
     ("hostname", |v| text(&v["hostname"])),
     ("uid (uid_map)", |v| {
@@ -128,6 +147,13 @@ const ROWS: [(&str, Field); 12] = [
     }),
     ("mounts", |v| {
         v["mounts"].as_array().map_or(0, Vec::len).to_string()
+    }),
+    ("root filesystem", |v| {
+        let mounts = v["mounts"].as_array().cloned().unwrap_or_default();
+        let root = mounts.iter().rev().find(|m| m["mount_point"] == "/");
+        root.map_or(String::new(), |m| {
+            format!("{} ({})", text(&m["root"]), text(&m["fs_type"]))
+        })
     }),
     ("interfaces", |v| names(&v["interfaces"])),
     ("cgroup", |v| {

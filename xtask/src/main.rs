@@ -1,18 +1,21 @@
 //! `cargo xtask`: the workbook's own tool.
 //!
-//! For learners: `doctor`, `check`, `status`, `book`, `demo`.
-//! For the workbook's maintainers: `sync`, `verify`, `bench`.
+//! For learners: `doctor`, `check`, `status`, `skip`/`unskip`, `book`, `demo`.
+//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `bench`.
 //! See ARCHITECTURE.md for how the pieces fit.
 
+mod assemble;
 mod bench;
 mod book;
 mod check;
 mod demo;
 mod doctor;
+mod grade;
 mod labs;
 mod markers;
 mod probe;
 mod progress;
+mod skip;
 mod sync;
 mod testrun;
 mod verify;
@@ -41,6 +44,17 @@ enum Commands {
     },
     /// Show your progress over all labs.
     Status,
+    /// Stuck? Put the reference code into a lab's tasks (yours is saved) to go on.
+    Skip { lab: String },
+    /// Put your own code back into a skipped lab.
+    Unskip { lab: String },
+    /// A lab's score beside the reference code of the earlier labs (for graders).
+    Grade {
+        lab: String,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check what this host supports, and how to fix what it lacks.
     Doctor,
     /// Build the book into target/book (or serve it on http://127.0.0.1:3000).
@@ -74,6 +88,11 @@ enum Commands {
 
 #[derive(Debug, Subcommand)]
 enum BenchWhat {
+    /// Time lab 03's `dockyard run --rootfs` against `unshare` (ratio of medians).
+    Run {
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
     Check {
         #[arg(default_value = "01")]
@@ -87,6 +106,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Check { lab, all } => check::run(&root, lab.as_deref(), all),
         Commands::Status => progress::status(&root).map(|()| true),
+        Commands::Skip { lab } => skip::skip(&root, &lab).map(|()| true),
+        Commands::Unskip { lab } => skip::unskip(&root, &lab).map(|()| true),
+        Commands::Grade { lab, json } => grade::run(&root, &lab, json),
         Commands::Doctor => doctor::run(),
         Commands::Book { serve, check } => book::run(&root, serve, check),
         Commands::Demo => demo::run(&root).map(|()| true),
@@ -95,6 +117,9 @@ fn main() -> ExitCode {
         Commands::Bench {
             what: BenchWhat::Check { lab },
         } => bench::check_times(&root, &lab).map(|()| true),
+        Commands::Bench {
+            what: BenchWhat::Run { runs },
+        } => bench::run_times(&root, runs.max(1)).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

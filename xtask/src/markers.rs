@@ -157,6 +157,46 @@ pub fn starter(source: &str, file: &str) -> Result<String> {
     Ok(out)
 }
 
+/// `lab` with the body of each task region replaced by the body of the same
+/// region (same order, same id) in `solution`: the reference code, in the
+/// learner's file. Code outside the regions stays as the learner has it.
+pub fn fill(lab: &str, solution: &str, file: &str) -> Result<String> {
+    let theirs = regions(lab, file)?;
+    let ours = regions(solution, file)?;
+    let ids = |r: &[Region]| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    if ids(&theirs) != ids(&ours) {
+        bail!(
+            "{file}: its task markers differ from the reference's ({:?} vs {:?})",
+            ids(&theirs),
+            ids(&ours)
+        );
+    }
+    let mut out = String::with_capacity(lab.len() + solution.len());
+    let mut bodies = ours.iter();
+    let mut skipping = false;
+    for line in lab.lines() {
+        if begin_marker(line).is_some() {
+            out.push_str(line);
+            out.push('\n');
+            for body_line in &bodies.next().expect("as many regions").body {
+                if !is_anchor(body_line) {
+                    out.push_str(body_line);
+                    out.push('\n');
+                }
+            }
+            skipping = true;
+        } else if end_marker(line).is_some() {
+            skipping = false;
+            out.push_str(line);
+            out.push('\n');
+        } else if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// mdBook's `// ANCHOR: name` and `// ANCHOR_END: name` lines.
 pub fn is_anchor(line: &str) -> bool {
     let t = line.trim_start();
@@ -203,6 +243,22 @@ mod tests {
         assert!(starter("// END TASK 01.1\n", "x").is_err());
         assert!(starter("// TASK 01.1: a\n// END TASK 01.2\n", "x").is_err());
         assert!(starter("// TASK 1.1: a\n", "x").is_err());
+    }
+
+    #[test]
+    fn fill_puts_the_reference_back_into_a_starter() {
+        let lab = starter(SOLUTION, "f.rs").unwrap();
+        let filled = fill(&lab, SOLUTION, "f.rs").unwrap();
+        assert_eq!(
+            filled,
+            SOLUTION
+                .replace("    // ANCHOR: f\n", "")
+                .replace("    // ANCHOR_END: f\n", "")
+        );
+        assert!(
+            fill("fn f() {}\n", SOLUTION, "f.rs").is_err(),
+            "different markers"
+        );
     }
 
     #[test]

@@ -96,12 +96,14 @@ pub fn status(root: &Path) -> Result<()> {
             ),
             Some(p) if p.total == 0 => format!(" 0/{tasks:<2}      does not compile (last check)"),
             Some(p) => format!(
-                "{:>2}/{:<2}    {:>3}/{:<3}",
+                "{:>2}/{:<2}    {:>3}/{:<3}  ",
                 p.tasks_done, p.tasks, p.passed, p.total
             ),
             None => format!(" -/{tasks:<2}      not checked yet"),
         };
-        let todo = if todo > 0 {
+        let todo = if crate::skip::is_skipped(root, &lab) {
+            "   (skipped: holds the reference code)".to_owned()
+        } else if todo > 0 {
             format!("   ({todo} todo!() left)")
         } else {
             String::new()

@@ -15,15 +15,15 @@
 //! Every step runs even when an earlier one failed; the summary lists all.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::check;
 use crate::labs::{self, Lab};
 use crate::testrun::{self, Build};
+use crate::{assemble, check};
 
 /// The packages of the tooling, all in the root workspace.
 const TOOLING: [&str; 4] = ["xtask", "dockyard-kit", "dockyard-probe", "xtask-book"];
@@ -257,13 +257,13 @@ fn reference_passes(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
 /// copy of the solutions workspace under `target/verify/NN`, and run its
 /// checks: every one must fail.
 fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
-    let ws = assemble(root, lab)?;
+    let ws = assemble::workspace(root, lab, "verify", &lab.lab_dir(root))?;
     let exes = match testrun::build(&ws, &lab.package)? {
         Build::Ok(exes) => exes,
         Build::Failed(err) => bail!("the starter does not compile:\n{}", err.rendered),
     };
     let mut opts = check::options(root, lab, probe);
-    opts.cwd = ws.join(format!("labs-{}", lab.num)).join(&lab.dir);
+    opts.cwd = assemble::lab_dir(&ws, lab, "verify");
     let results = testrun::run(&exes, &opts)?;
     if results.is_empty() {
         bail!("no checks ran");
@@ -281,53 +281,6 @@ fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
             passing.join("\n")
         )
     }
-}
-
-/// `target/verify/NN/`: a workspace with the reference code of the labs
-/// before NN and lab NN's starter, in `target/verify/NN/labs-NN/`, beside an
-/// `xtask` link to the real one (so `../../xtask/kit` still resolves).
-///
-/// Why `labs-NN/` and not `solutions/`: Cargo names a path crate's
-/// artifacts by its path *relative to its workspace root*, so a crate at
-/// the same relative path in two workspaces that share a target dir gets
-/// the same artifact names — and one workspace's build would pass for the
-/// other's. Every assembled workspace needs relative paths of its own.
-pub fn assemble(root: &Path, lab: &Lab) -> Result<PathBuf> {
-    let ws = root.join("target/verify").join(&lab.num);
-    if ws.exists() {
-        fs::remove_dir_all(&ws)?;
-    }
-    let members = format!("labs-{}", lab.num);
-    fs::create_dir_all(ws.join(&members))?;
-    std::os::unix::fs::symlink(root.join("xtask"), ws.join("xtask"))?;
-    let manifest = fs::read_to_string(root.join("solutions/Cargo.toml"))?;
-    let manifest = manifest.replace(
-        "members = [\"[0-9][0-9]-*\"]",
-        &format!("members = [\"{members}/*\"]"),
-    );
-    if !manifest.contains(&members) {
-        bail!("solutions/Cargo.toml: expected `members = [\"[0-9][0-9]-*\"]`");
-    }
-    fs::write(ws.join("Cargo.toml"), manifest)?;
-    fs::copy(root.join("solutions/Cargo.lock"), ws.join("Cargo.lock"))?;
-    for earlier in labs::all(root)?.iter().filter(|l| l.num <= lab.num) {
-        let from = if earlier.num == lab.num {
-            earlier.lab_dir(root)
-        } else {
-            earlier.solution_dir(root)
-        };
-        copy_dir(&from, &ws.join(&members).join(&earlier.dir))?;
-    }
-    Ok(ws)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    for file in labs::files(from)? {
-        let dest = to.join(file.strip_prefix(from)?);
-        fs::create_dir_all(dest.parent().expect("has a parent"))?;
-        fs::copy(&file, &dest).with_context(|| format!("copying {}", file.display()))?;
-    }
-    Ok(())
 }
 
 fn indent(text: &str) -> String {
