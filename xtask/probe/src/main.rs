@@ -46,7 +46,7 @@ usage: probe <action> [args…]
   fetch HOST:PORT      connect, read until EOF, print the body
   signals              print each signal received; exit after SIGTERM
   orphans N            leave N zombie grandchildren for PID 1 to reap
-  zombies              list the zombie processes under /proc
+  zombies              list the zombies whose parent is this process or its parent
   breakout PATH        try the chroot escape, then report whether PATH is visible
 
 Actions can be chained with `then`: `probe orphans 3 then sleep 0.2 then zombies`
