@@ -2,6 +2,7 @@
 //! They observe from inside the container, with the probe's report.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command as StdCommand;
 use std::time::Duration;
@@ -420,19 +421,20 @@ fn t02_5_a_rootless_run_works() {
     if let Some(why) = rootless_blocked() {
         panic!("this host does not allow a rootless run, so this check cannot pass here: {why}");
     }
-    let _check = Check::new();
+    let check = Check::new();
     let name = random::hostname();
-    let probe = probe().to_str().unwrap();
+    // `nobody` must be able to reach both programs, wherever this checkout
+    // lives: copy them into the check's dir and open it to everyone.
+    let dir = check.dir();
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let (dockyard_copy, probe_copy) = (dir.join("dockyard"), dir.join("probe"));
+    fs::copy(env!("CARGO_BIN_EXE_dockyard-02"), &dockyard_copy).unwrap();
+    fs::copy(probe(), &probe_copy).unwrap();
     // Drop to the unprivileged user `nobody` (65534) for the whole run.
-    let mut cmd = dockyard(&[
-        "run",
-        "--userns",
-        "--hostname",
-        &name,
-        "--",
-        probe,
-        "report",
-    ]);
+    let mut cmd = StdCommand::new(&dockyard_copy);
+    cmd.args(["run", "--userns", "--hostname", &name, "--"])
+        .arg(&probe_copy)
+        .arg("report");
     cmd.uid(65534).gid(65534).current_dir("/");
     let out = kit::run(&mut cmd, DEADLINE);
     assert_eq!(
