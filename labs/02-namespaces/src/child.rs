@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Each setup step has a number, so that a failure reaches the parent as
-//! "cannot bring up the loopback interface: EPERM" rather than a bare
-//! errno. Later labs add their own steps, numbered from 10.
+//! "cannot bring up the loopback interface in the container: EPERM:
+//! Operation not permitted" rather than a bare errno. Later labs add their own steps, numbered from 10.
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -49,6 +49,14 @@ pub fn step(
     action().map_err(|errno| (n, errno))
 }
 
+/// What the child does once its own setup is over.
+enum Next {
+    /// `_exit` with this code (exec failed, or a step did).
+    Exit(i32),
+    /// Be PID 1 for the app with this pid.
+    Init(nix::unistd::Pid),
+}
+
 /// The child's life after `clone`: never returns.
 pub fn run(
     prepared: &Prepared,
@@ -58,26 +66,32 @@ pub fn run(
 ) -> ! {
     pipes.close_parent_ends();
     let (wait, report) = pipes.child_ends();
-    let code = catch_unwind(AssertUnwindSafe(|| {
+    let next = catch_unwind(AssertUnwindSafe(|| {
         if wait.wait().is_err() {
-            return EXIT_SETUP_FAILED; // the parent gave up on us
+            return Next::Exit(EXIT_SETUP_FAILED); // the parent gave up on us
         }
         if let Err((step, errno)) = setup(config).and_then(|()| extra()) {
             report.send(step, errno);
-            return EXIT_SETUP_FAILED;
+            return Next::Exit(EXIT_SETUP_FAILED);
         }
         if config.init {
             start_under_init(prepared, report, config.fail_at)
         } else {
-            exec_app(prepared, report)
+            Next::Exit(exec_app(prepared, report))
         }
     }))
     .unwrap_or_else(|payload| {
         report.send_panic(payload.as_ref());
-        EXIT_SETUP_FAILED
+        Next::Exit(EXIT_SETUP_FAILED)
     });
-    // SAFETY: _exit is async-signal-safe and ends only this process.
-    unsafe { libc::_exit(code) }
+    match next {
+        // Outside `catch_unwind`, and after init closed its copy of the
+        // report pipe: a panic in init's loop aborts it (its namespace goes
+        // with it), rather than writing to a closed, perhaps reused, fd.
+        Next::Init(app) => init::run(app),
+        // SAFETY: _exit is async-signal-safe and ends only this process.
+        Next::Exit(code) => unsafe { libc::_exit(code) },
+    }
 }
 
 /// Lab 02's setup steps, in order.
@@ -102,23 +116,23 @@ fn exec_app(prepared: &Prepared, report: &ReportWriter) -> i32 {
     EXIT_EXEC_FAILED
 }
 
-/// Fork the app; this process stays PID 1 and runs the init loop.
-fn start_under_init(prepared: &Prepared, report: &ReportWriter, fail_at: Option<u32>) -> i32 {
+/// Fork the app; this process will stay PID 1 and run the init loop.
+fn start_under_init(prepared: &Prepared, report: &ReportWriter, fail_at: Option<u32>) -> Next {
     // SAFETY (fork): both sides only make async-signal-safe calls.
     let forked = step(fail_at, STEP_FORK_APP, || Ok(()))
         .and_then(|()| unsafe { fork() }.map_err(|errno| (STEP_FORK_APP, errno)));
     match forked {
-        Ok(ForkResult::Child) => exec_app(prepared, report),
+        Ok(ForkResult::Child) => Next::Exit(exec_app(prepared, report)),
         Ok(ForkResult::Parent { child }) => {
             // Init must not hold the report pipe: the parent's end-of-file
             // ("exec worked") comes only when every copy is closed.
             // SAFETY: closing our copy; the app keeps its own.
             unsafe { libc::close(report.as_fd().as_raw_fd()) };
-            init::run(child)
+            Next::Init(child)
         }
         Err((step, errno)) => {
             report.send(step, errno);
-            EXIT_SETUP_FAILED
+            Next::Exit(EXIT_SETUP_FAILED)
         }
     }
 }

@@ -12,8 +12,8 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     /// `clone(2)` refused to create the namespaces.
-    #[error("cannot create the namespaces: {errno}{}", clone_hint(*errno))]
-    Clone { errno: Errno },
+    #[error("cannot create the namespaces: {errno}{}", clone_hint(*errno, *userns))]
+    Clone { errno: Errno, userns: bool },
     /// Writing the user namespace's id maps failed.
     #[error("cannot write {path}: {source}")]
     IdMap {
@@ -25,8 +25,12 @@ pub enum Error {
     Spawn(#[from] SpawnError),
 }
 
-fn clone_hint(errno: Errno) -> &'static str {
+fn clone_hint(errno: Errno, userns: bool) -> &'static str {
     match errno {
+        Errno::EPERM if userns => {
+            " (this kernel refuses user namespaces to unprivileged users, or limits them: \
+             `cargo xtask doctor` says why and how to allow them)"
+        }
         Errno::EPERM => {
             " (creating namespaces needs root; without root, add --userns where the kernel \
              allows unprivileged user namespaces — `cargo xtask doctor` tells)"

@@ -456,7 +456,55 @@ fn t02_5_a_rootless_run_works() {
 // ---------------------------------------------------------------- 02.6
 
 #[test]
-fn t02_6_init_reaps_orphans() {
+fn t02_6_reap_collects_every_ended_child() {
+    require_root(LAB);
+    let _check = Check::new();
+    let code = random::int(1..=120) as i32;
+    // In a child forked by std (so that `waitpid(-1)` reaps nothing of the
+    // test harness): three children end, the first — the "app" — with
+    // `code`; `reap` must return its status and leave no zombie behind.
+    let mut cmd = StdCommand::new(probe());
+    cmd.arg("true");
+    // SAFETY: the closure forks and makes system calls only.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut app = None;
+            for i in 0..3 {
+                match nix::unistd::fork()? {
+                    nix::unistd::ForkResult::Child => libc::_exit(if i == 0 { code } else { 0 }),
+                    nix::unistd::ForkResult::Parent { child } => app = app.or(Some(child)),
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            // No allocation after fork (the test harness has threads):
+            // failures are told by errno.
+            let status = namespaces::init::reap(app.unwrap())?;
+            if status != Some(process::ExitStatus::Exited(code)) {
+                return Err(std::io::Error::from_raw_os_error(libc::EBADE));
+            }
+            match nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                Err(Errno::ECHILD) => Ok(()),
+                _ => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+            }
+        });
+    }
+    match cmd.spawn() {
+        Ok(child) => {
+            let out = kit::run::wait(child, "the child that reaps", DEADLINE);
+            assert_eq!(out.code, Some(0), "{}", out.describe());
+        }
+        Err(err) if err.raw_os_error() == Some(libc::EBADE) => {
+            panic!("reap did not return the app's status Exited({code})")
+        }
+        Err(err) if err.raw_os_error() == Some(libc::EBUSY) => panic!("reap left a child unreaped"),
+        Err(err) => panic!("reap did not do its job: {err}"),
+    }
+}
+
+// ---------------------------------------------------------------- 02.7
+
+#[test]
+fn t02_7_init_reaps_orphans() {
     require_root(LAB);
     let _check = Check::new();
     let probe = probe().to_str().unwrap();
@@ -486,7 +534,7 @@ fn t02_6_init_reaps_orphans() {
 }
 
 #[test]
-fn t02_6_the_app_runs_under_init_and_its_code_passes_through() {
+fn t02_7_the_app_runs_under_init_and_its_code_passes_through() {
     require_root(LAB);
     let _check = Check::new();
     let report = report(&["--init"]);
@@ -503,8 +551,6 @@ fn t02_6_the_app_runs_under_init_and_its_code_passes_through() {
     );
     assert_eq!(out.code, Some(code as i32), "{}", out.describe());
 }
-
-// ---------------------------------------------------------------- 02.7
 
 #[test]
 fn t02_7_init_forwards_signals_to_the_app() {

@@ -79,8 +79,8 @@ impl Command {
     /// Turn the command into what `execve` needs, and list the paths to try:
     /// the program itself if it contains a `/`, otherwise `dir/program` for
     /// each non-empty `dir` of the command's `PATH` (or [`DEFAULT_PATH`]).
-    /// (POSIX reads an empty entry as the current directory; like Docker,
-    /// we skip it, so that a container never runs whatever is in its cwd.)
+    /// (POSIX reads an empty entry as the current directory; we skip it, so
+    /// that a container never runs whatever happens to be in its cwd.)
     pub fn prepare(&self) -> Result<Prepared, SpawnError> {
         // TASK 01.1: turn the command into C strings and list the paths exec will try
         if self.program.is_empty() {

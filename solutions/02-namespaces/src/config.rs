@@ -19,7 +19,8 @@ pub struct Namespaces {
 }
 
 impl Namespaces {
-    /// Every namespace but the user namespace: Docker's default as root.
+    /// Every namespace but the user namespace: what Docker gives a container
+    /// when it runs as root on a cgroup v2 host.
     pub const DEFAULT: Namespaces = Namespaces {
         uts: true,
         pid: true,

@@ -54,8 +54,12 @@ pub fn spawn_with(
     // SAFETY: the child runs only `child::run`, which never returns and makes
     // only async-signal-safe calls; SIGCHLD makes it an ordinary child that
     // waitpid sees.
-    let pid = unsafe { clone(callback, &mut stack, flags, Some(Signal::SIGCHLD as i32)) }
-        .map_err(|errno| Error::Clone { errno })?;
+    let pid = unsafe { clone(callback, &mut stack, flags, Some(Signal::SIGCHLD as i32)) }.map_err(
+        |errno| Error::Clone {
+            errno,
+            userns: config.namespaces.user,
+        },
+    )?;
     let child = Child::new(pid, cmd, pipes, forwarding, steps);
     if config.namespaces.user {
         // On error, dropping `child` kills and reaps it.

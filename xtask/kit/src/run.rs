@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -56,12 +56,19 @@ impl Output {
 /// Run `cmd` to completion, killing it (and failing the check) after `limit`.
 #[track_caller]
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    wait(child, &format!("{cmd:?}"), limit)
+}
+
+/// Wait for a started `child` (with piped stdout and stderr, or not), killing
+/// it and failing the check after `limit`. `what` names it in messages.
+#[track_caller]
+pub fn wait(mut child: Child, what: &str, limit: Duration) -> Output {
     let out = reader(child.stdout.take());
     let err = reader(child.stderr.take());
     let start = Instant::now();
@@ -84,7 +91,7 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     };
     if status.is_none() {
         panic!(
-            "{cmd:?} did not finish within {limit:?}; it was killed.\n{}",
+            "{what} did not finish within {limit:?}; it was killed.\n{}",
             output.describe()
         );
     }
