@@ -5,10 +5,12 @@ use std::path::PathBuf;
 /// Why a container could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The rootfs is missing or not usable; nothing was created.
+    /// The rootfs is missing or not usable; no namespace, mount or process
+    /// was created.
     #[error("rootfs {path}: {reason}")]
     Rootfs { path: PathBuf, reason: String },
-    /// The program is not in the rootfs; nothing was created.
+    /// The program is not in the rootfs; no namespace, mount or process was
+    /// created.
     #[error("exec {program}: not found in the rootfs {rootfs}{}", if program.contains('/') { "" } else { " (searched its PATH)" })]
     NotFound { program: String, rootfs: PathBuf },
     /// Lab 02's errors (namespaces, id maps) and lab 01's (exec, setup steps).

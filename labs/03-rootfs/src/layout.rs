@@ -91,8 +91,9 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Check `rootfs` and plan its paths. Errors say what is wrong and
-    /// come before anything is created.
+    /// Check `rootfs` and plan its paths. Errors say what is wrong and come
+    /// before any namespace or mount exists. Missing mount points (`/proc`,
+    /// `/sys`, `/dev`) are created in the rootfs, as Docker does.
     pub fn new(rootfs: &Path) -> Result<Layout, Error> {
         let fail = |reason: String| Error::Rootfs {
             path: rootfs.to_path_buf(),

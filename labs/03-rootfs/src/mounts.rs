@@ -8,8 +8,9 @@
 //! makes every mount private, recursively (`mount --make-rprivate /`).
 //!
 //! **Bind onto itself.** `pivot_root(2)` wants the new root to be a mount
-//! point; a plain directory gives `EINVAL` ("not a mount point" — a classic
-//! trap). Bind-mounting the rootfs onto itself makes it one.
+//! point; a plain directory fails — `EINVAL` ("not a mount point"), or
+//! `EBUSY` when it sits on the same mount as the current root: a classic
+//! trap. Bind-mounting the rootfs onto itself makes it one.
 //!
 //! **`/proc` and `/sys`.** procfs shows the PID namespace of the process
 //! that mounts it: mounted from inside the new one, `/proc` lists only the

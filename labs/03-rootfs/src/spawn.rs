@@ -75,6 +75,7 @@ pub fn spawn(
     rootfs: &Path,
     mode: RootMode,
 ) -> Result<Child, Error> {
+    config.validate()?; // before touching the rootfs
     if !config.namespaces.mount {
         let reason = "a root filesystem needs a mount namespace".into();
         return Err(Error::Rootfs {

@@ -62,8 +62,8 @@ pub fn mask_paths() -> Result<(), Errno> {
             Err(errno) => return Err(errno),
             Ok(_) => {}
         }
-        // A bind mount can be made read-only only by remounting it; keep
-        // the flags /proc has, or a user namespace refuses the remount.
+        // A bind mount can be made read-only only by remounting it. A
+        // remount sets the flags anew: keep /proc's nosuid, nodev, noexec.
         mount(
             Some(path),
             path,

@@ -11,9 +11,9 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 /// The busybox applets linked into `/bin`.
-const APPLETS: [&str; 16] = [
+const APPLETS: [&str; 24] = [
     "sh", "ls", "cat", "echo", "ps", "mount", "hostname", "id", "env", "sleep", "mkdir", "rm",
-    "touch", "grep", "true", "false",
+    "touch", "grep", "true", "false", "head", "tail", "wc", "sed", "ln", "cp", "uname", "ip",
 ];
 
 /// A minimal root filesystem in a directory.

@@ -9,6 +9,7 @@
 
 use serde_json::json;
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::out;
@@ -16,21 +17,33 @@ use crate::out;
 /// Tries the escape and reports whether PATH (a host path) became visible.
 pub fn run(path: &str) -> u8 {
     let before = Path::new(path).exists();
-    let dir = format!("/.breakout-{}", std::process::id());
+    let name = format!(".breakout-{}-{}", std::process::id(), nanos());
+    let dir = format!("/{name}");
     if let Err(err) = std::fs::create_dir(&dir) {
         return out::fail(&err, json!({ "step": "mkdir" }));
     }
+    // After an escape, "/" is the host's: keep a handle on the container's
+    // root to remove the directory from there.
+    let root = std::fs::File::open("/");
     let result = escape(&dir);
-    // Best effort: after a successful escape this path names the host's
-    // view, so remove it through the container's path before leaving.
-    let _ = std::fs::remove_dir(&dir);
+    let after = Path::new(path).exists();
+    if let (Ok(root), Ok(name)) = (root, CString::new(name)) {
+        // SAFETY: a plain system call on an open directory and a C string.
+        unsafe { libc::unlinkat(root.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) };
+    }
     if let Err((step, err)) = result {
         return out::fail(&err, json!({ "step": step }));
     }
-    let after = Path::new(path).exists();
     out::finish(
         json!({ "ok": true, "visible_before": before, "visible_after": after, "escaped": after && !before }),
     )
+}
+
+/// Nanoseconds of the clock, to make the directory's name unique.
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 fn escape(dir: &str) -> Result<(), (&'static str, std::io::Error)> {
