@@ -21,18 +21,24 @@ pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// Docker: the program was not found.
 pub const EXIT_NOT_FOUND: i32 = 127;
 
+/// Parse the command line into `C`, or exit as `docker` does: 125 for a
+/// usage error (it is the engine's), 0 for `--help` and `--version`.
+pub fn parse<C: clap::Parser>() -> C {
+    C::try_parse().unwrap_or_else(|err| {
+        let code = if err.use_stderr() { EXIT_ENGINE } else { 0 };
+        let _ = err.print();
+        std::process::exit(code)
+    })
+}
+
 /// The options of `dockyard run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Set an environment variable in the container.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
-    /// The command to run, after `--`.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// The command to run (after `--` if it starts with `-`).
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 

@@ -3,7 +3,6 @@
 
 use clap::{Parser, Subcommand};
 use namespaces::cli::{self, NamespaceArgs};
-use process::cli::EXIT_ENGINE;
 
 /// A small Docker, built lab by lab. This is lab 02: namespaces.
 #[derive(Debug, Parser)]
@@ -20,14 +19,7 @@ enum Commands {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() { EXIT_ENGINE } else { 0 };
-            let _ = err.print();
-            std::process::exit(code);
-        }
-    };
+    let cli: Cli = process::cli::parse();
     let code = match cli.command {
         Commands::Run(args) => cli::run(&args),
     };

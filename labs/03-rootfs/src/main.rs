@@ -2,7 +2,6 @@
 //! `dockyard run [--rootfs DIR] [--hostname NAME] [--userns] [--init] -- COMMAND [ARGS…]`.
 
 use clap::{Parser, Subcommand};
-use process::cli::EXIT_ENGINE;
 use rootfs::cli::{self, RootfsArgs};
 
 /// A small Docker, built lab by lab. This is lab 03: a root filesystem.
@@ -20,14 +19,7 @@ enum Commands {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() { EXIT_ENGINE } else { 0 };
-            let _ = err.print();
-            std::process::exit(code);
-        }
-    };
+    let cli: Cli = process::cli::parse();
     let code = match cli.command {
         Commands::Run(args) => cli::run(&args),
     };

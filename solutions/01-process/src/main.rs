@@ -1,7 +1,7 @@
 //! `dockyard` as it stands after lab 01: `dockyard run -- COMMAND [ARGS…]`.
 
 use clap::{Parser, Subcommand};
-use process::cli::{self, EXIT_ENGINE, RunArgs};
+use process::cli::{self, RunArgs};
 
 /// A small Docker, built lab by lab. This is lab 01: a container is a process.
 #[derive(Debug, Parser)]
@@ -18,16 +18,7 @@ enum Commands {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            // Like `docker run`: usage errors are the engine's (125);
-            // --help and --version are not errors.
-            let code = if err.use_stderr() { EXIT_ENGINE } else { 0 };
-            let _ = err.print();
-            std::process::exit(code);
-        }
-    };
+    let cli: Cli = process::cli::parse();
     let code = match cli.command {
         Commands::Run(args) => cli::run(&args),
     };

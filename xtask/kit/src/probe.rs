@@ -31,14 +31,22 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
-/// Build the probe as a static glibc binary in its own target dir (it needs
-/// `crt-static` in RUSTFLAGS, which must not leak into the labs' builds).
-/// Returns where it is. Also used by xtask.
-pub fn build_probe() -> PathBuf {
-    let root = repo_root();
+/// Build the probe and return its path, or fail the check saying how to
+/// run it instead.
+fn build_probe() -> PathBuf {
+    build_probe_at(&repo_root()).unwrap_or_else(|err| {
+        panic!("{err}\nRun the checks with `cargo xtask check NN`, which builds it first.")
+    })
+}
+
+/// Build the probe of the repository at `root` as a static glibc binary, in
+/// its own target dir (`target/probe`): it needs `crt-static` in RUSTFLAGS,
+/// which must not leak into the labs' builds. Quiet, and fast when nothing
+/// changed. Returns where it is. xtask uses it too.
+pub fn build_probe_at(root: &Path) -> Result<PathBuf, String> {
     let target = root.join("target/probe");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(&root)
+        .current_dir(root)
         .args([
             "build",
             "--quiet",
@@ -51,11 +59,11 @@ pub fn build_probe() -> PathBuf {
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .status();
     match status {
-        Ok(s) if s.success() => target.join("release/probe"),
-        other => panic!(
-            "could not build the probe ({other:?}).\n\
-             Run the checks with `cargo xtask check NN`, which builds it first."
-        ),
+        Ok(s) if s.success() => Ok(target.join("release/probe")),
+        Ok(s) => Err(format!(
+            "could not build the probe (xtask/probe): cargo {s}; see its errors above"
+        )),
+        Err(err) => Err(format!("could not run cargo to build the probe: {err}")),
     }
 }
 
