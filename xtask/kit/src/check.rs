@@ -45,14 +45,19 @@ impl Check {
 
 impl Drop for Check {
     fn drop(&mut self) {
+        let leaks = self.before.settles();
+        // Whatever happened, leave the host as it was before the check.
+        if leaks.is_err() {
+            self.before.clean_up(self.dir.path());
+        }
         // A failing check already reports its own failure; a second panic
         // here would abort the test binary.
         if std::thread::panicking() {
             return;
         }
-        if let Err(leaks) = self.before.settles() {
+        if let Err(leaks) = leaks {
             panic!(
-                "the check left things behind:\n  - {}",
+                "the check left things behind (the kit has cleaned up what it could):\n  - {}",
                 leaks.join("\n  - ")
             );
         }

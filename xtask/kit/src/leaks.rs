@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,6 +69,35 @@ impl Snapshot {
                 .map(|p| format!("cgroup: {}", p.display())),
         );
         leaks
+    }
+}
+
+impl Snapshot {
+    /// Undo what a check left behind, as far as it is safely ours: unmount
+    /// the new mounts under `dir` (the check's own temp dir; deepest first)
+    /// and kill the new processes below this one. Then the host is as it
+    /// was even when the code under test failed.
+    pub fn clean_up(&self, dir: &Path) {
+        let now = Snapshot::take();
+        for pid in now.processes.difference(&self.processes) {
+            if let Some(pid) = pid.split(' ').next().and_then(|p| p.parse::<i32>().ok()) {
+                // SAFETY: a plain system call; the pid is our descendant.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        let mut points: Vec<&str> = now
+            .mounts
+            .difference(&self.mounts)
+            .filter_map(|key| key.split(" (").next())
+            .filter(|point| Path::new(point).starts_with(dir))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for point in points {
+            if let Ok(c) = std::ffi::CString::new(point) {
+                // SAFETY: a plain system call on a NUL-terminated path.
+                unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            }
+        }
     }
 }
 
@@ -168,8 +197,51 @@ mod tests {
         assert_eq!(mount_key(line), "/mnt2 (ext3 from /dev/root)");
     }
 
+    /// These tests look at the whole host: one at a time.
+    static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn clean_up_unmounts_what_a_check_left_under_its_dir() {
+        let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+        if !crate::root::is_root() {
+            // Mounting needs root; verify runs as root in CI, where this
+            // must not be skipped.
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI runs the kit's tests as root"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("m");
+        std::fs::create_dir(&inner).unwrap();
+        let before = Snapshot::take();
+        let c = std::ffi::CString::new(inner.to_str().unwrap()).unwrap();
+        let tmpfs = std::ffi::CString::new("tmpfs").unwrap();
+        // SAFETY: plain mount(2) with NUL-terminated strings.
+        let rc = unsafe {
+            libc::mount(
+                tmpfs.as_ptr(),
+                c.as_ptr(),
+                tmpfs.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "mount a tmpfs");
+        assert!(
+            before
+                .leaks_in(&Snapshot::take())
+                .iter()
+                .any(|l| l.contains("/m (tmpfs"))
+        );
+        before.clean_up(dir.path());
+        assert_eq!(before.leaks_in(&Snapshot::take()), Vec::<String>::new());
+    }
+
     #[test]
     fn a_new_child_is_a_leak_until_reaped() {
+        let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
         let before = Snapshot::take();
         let mut child = std::process::Command::new("sleep")
             .arg("5")
