@@ -207,7 +207,15 @@ fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .spawn()
-        .with_context(|| format!("running {}", exe.display()))?;
+        .with_context(|| {
+            if opts.sudo {
+                "these checks need root, and `sudo` could not be run: run `cargo xtask check` as root, \
+                 or install sudo (`cargo xtask doctor` says how)"
+                    .to_owned()
+            } else {
+                format!("running {}", exe.display())
+            }
+        })?;
     drop(cmd);
     let collector = std::thread::spawn(move || {
         let mut bytes = Vec::new();
