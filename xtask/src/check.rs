@@ -32,6 +32,16 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
     };
     let tasks = lab.tasks(root)?;
     println!("Lab {} — {}   (labs/{})\n", lab.num, lab.package, lab.dir);
+    for earlier in labs::all(root)?.iter().filter(|l| l.num < lab.num) {
+        let left = progress::untouched_regions(root, earlier);
+        if left > 0 {
+            println!(
+                "Note: lab {} builds on lab {} ({}), which still has {left} todo!()s: its checks may fail\n\
+                 there first. Finish it, or go on with its reference code: `cargo xtask skip {}`.\n",
+                lab.num, earlier.num, earlier.package, earlier.num
+            );
+        }
+    }
     if crate::skip::is_skipped(root, &lab) {
         println!(
             "(This lab holds the reference code: `cargo xtask unskip {}` puts yours back.)\n",

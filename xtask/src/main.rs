@@ -101,6 +101,10 @@ enum BenchWhat {
 }
 
 fn main() -> ExitCode {
+    // Like a C tool, die quietly when the reader of our output goes away
+    // (`cargo xtask check 01 | head`): Rust ignores SIGPIPE by default.
+    // SAFETY: restoring the default disposition installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let root = labs::root();
     let result = match cli.command {

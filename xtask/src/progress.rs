@@ -116,7 +116,7 @@ pub fn status(root: &Path) -> Result<()> {
 }
 
 /// How many task regions of the learner's lab still hold only `todo!`.
-fn untouched_regions(root: &Path, lab: &Lab) -> usize {
+pub fn untouched_regions(root: &Path, lab: &Lab) -> usize {
     labs::source_regions(&lab.lab_dir(root))
         .map(|files| {
             files
