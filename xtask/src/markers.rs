@@ -121,29 +121,22 @@ pub fn todo_line(indent: &str, id: &str, text: &str) -> String {
 /// by `cargo fmt`, and the starter would no longer match `sync`'s output.
 const MAX_WIDTH: usize = 100;
 
-/// Turn a solution source file into its starter.
-pub fn starter(source: &str, file: &str) -> Result<String> {
-    regions(source, file)?; // reject malformed markers first
+/// Copy `source` without its anchor lines, with each task region's body
+/// replaced by what `body` returns for it (given the begin marker line).
+fn replace_bodies(
+    source: &str,
+    mut body: impl FnMut(&str) -> Result<Vec<String>>,
+) -> Result<String> {
     let mut out = String::with_capacity(source.len());
     let mut skipping = false;
-    for line in source.lines() {
-        if is_anchor(line) {
-            continue;
-        }
-        if let Some((id, text)) = begin_marker(line) {
-            let indent = &line[..line.len() - line.trim_start().len()];
-            let todo = todo_line(indent, id, text);
-            if todo.chars().count() > MAX_WIDTH {
-                bail!(
-                    "{file}: the task text of {id} makes `{}` longer than {MAX_WIDTH} columns; \
-                     rustfmt would wrap it in the starter. Shorten the text.",
-                    todo.trim()
-                );
-            }
+    for line in source.lines().filter(|l| !is_anchor(l)) {
+        if begin_marker(line).is_some() {
             out.push_str(line);
             out.push('\n');
-            out.push_str(&todo);
-            out.push('\n');
+            for body_line in body(line)? {
+                out.push_str(&body_line);
+                out.push('\n');
+            }
             skipping = true;
         } else if end_marker(line).is_some() {
             skipping = false;
@@ -155,6 +148,24 @@ pub fn starter(source: &str, file: &str) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// Turn a solution source file into its starter.
+pub fn starter(source: &str, file: &str) -> Result<String> {
+    regions(source, file)?; // reject malformed markers first
+    replace_bodies(source, |marker| {
+        let (id, text) = begin_marker(marker).expect("a begin marker");
+        let indent = &marker[..marker.len() - marker.trim_start().len()];
+        let todo = todo_line(indent, id, text);
+        if todo.chars().count() > MAX_WIDTH {
+            bail!(
+                "{file}: the task text of {id} makes `{}` longer than {MAX_WIDTH} columns; \
+                 rustfmt would wrap it in the starter. Shorten the text.",
+                todo.trim()
+            );
+        }
+        Ok(vec![todo])
+    })
 }
 
 /// `lab` with the body of each task region replaced by the body of the same
@@ -171,30 +182,11 @@ pub fn fill(lab: &str, solution: &str, file: &str) -> Result<String> {
             ids(&ours)
         );
     }
-    let mut out = String::with_capacity(lab.len() + solution.len());
-    let mut bodies = ours.iter();
-    let mut skipping = false;
-    for line in lab.lines() {
-        if begin_marker(line).is_some() {
-            out.push_str(line);
-            out.push('\n');
-            for body_line in &bodies.next().expect("as many regions").body {
-                if !is_anchor(body_line) {
-                    out.push_str(body_line);
-                    out.push('\n');
-                }
-            }
-            skipping = true;
-        } else if end_marker(line).is_some() {
-            skipping = false;
-            out.push_str(line);
-            out.push('\n');
-        } else if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    Ok(out)
+    let mut bodies = ours.into_iter();
+    replace_bodies(lab, |_| {
+        let region = bodies.next().expect("as many regions as markers");
+        Ok(region.body.into_iter().filter(|l| !is_anchor(l)).collect())
+    })
 }
 
 /// mdBook's `// ANCHOR: name` and `// ANCHOR_END: name` lines.

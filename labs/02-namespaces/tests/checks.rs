@@ -55,6 +55,25 @@ fn map_text(report: &Report, field: &str) -> String {
         .join(" ")
 }
 
+/// Only `lo`, and up; returns the interfaces.
+fn assert_only_lo_up(report: &Report) -> &Vec<serde_json::Value> {
+    let interfaces = report.at("/interfaces").as_array().unwrap();
+    let names: Vec<&str> = interfaces
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["lo"],
+        "a new network namespace has only the loopback interface"
+    );
+    assert_eq!(
+        interfaces[0]["up"], true,
+        "lo must be up, or even 127.0.0.1 is unreachable"
+    );
+    interfaces
+}
+
 // ---------------------------------------------------------------- 02.1
 
 #[test]
@@ -204,20 +223,7 @@ fn t02_3_lo_comes_up_in_a_new_network_namespace() {
     require_root(LAB);
     let _check = Check::new();
     let report = report_after(CloneFlags::CLONE_NEWNET, namespaces::loopback::up);
-    let interfaces = report.at("/interfaces").as_array().unwrap();
-    let names: Vec<&str> = interfaces
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["lo"],
-        "a new network namespace has only the loopback interface"
-    );
-    assert_eq!(
-        interfaces[0]["up"], true,
-        "lo must be up, or even 127.0.0.1 is unreachable"
-    );
+    assert_only_lo_up(&report);
 }
 
 // ---------------------------------------------------------------- 02.4
@@ -346,20 +352,7 @@ fn t02_5_only_loopback_and_it_is_up() {
     require_root(LAB);
     let _check = Check::new();
     let report = report(&[]);
-    let interfaces = report.at("/interfaces").as_array().unwrap();
-    let names: Vec<&str> = interfaces
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["lo"],
-        "a new network namespace has only the loopback interface"
-    );
-    assert_eq!(
-        interfaces[0]["up"], true,
-        "lo must be up, or even 127.0.0.1 is unreachable"
-    );
+    let interfaces = assert_only_lo_up(&report);
     assert!(
         interfaces[0]["addresses"]
             .as_array()
