@@ -55,7 +55,7 @@ pub fn skip(root: &Path, num: &str) -> Result<()> {
         fs::write(file, text).with_context(|| format!("writing {}", file.display()))?;
     }
     println!(
-        "Lab {} now holds the reference code in its {} task regions. Your code is saved in labs/{}/.skipped/src/.\n\
+        "Lab {} now holds the reference code in the task regions of {} files. Your code is saved in labs/{}/.skipped/src/.\n\
          `cargo xtask unskip {}` puts it back.",
         lab.num,
         filled.len(),
