@@ -473,15 +473,9 @@ fn t01_8_docker_exit_codes_for_a_container_that_never_ran() {
             "expected a one-line error\n{}",
             out.describe()
         );
-        let shown = args
-            .join(" ")
-            .replace(&dir, "[dir]")
-            .replace(&token, "[token]");
-        let said = out
-            .stderr
-            .trim()
-            .replace(&dir, "[dir]")
-            .replace(&token, "[token]");
+        let volatile = [(dir.as_str(), "[dir]"), (token.as_str(), "[token]")];
+        let shown = kit::redact::redact_text(&args.join(" "), &volatile);
+        let said = kit::redact::redact_text(out.stderr.trim(), &volatile);
         lines += &format!(
             "$ dockyard {shown}\n{said}\nexit code {}\n\n",
             out.code.unwrap_or(-1)
