@@ -18,12 +18,6 @@ use crate::testrun::{self, Build, CheckResult, CompileError, RunOptions};
 /// How much of a failing check's output to show.
 const SHOWN_LINES: usize = 60;
 
-/// What `check` found.
-pub struct Outcome {
-    pub passed: usize,
-    pub total: usize,
-}
-
 /// Run the checks of lab `num` (or of the lab in progress) in `labs/`.
 pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
     let lab = match num {
@@ -51,7 +45,7 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
     let probe = crate::probe::build(root)?;
     let results = match testrun::build(root, &lab.package)? {
         Build::Failed(err) => {
-            show_compile_error(root, &lab, &err);
+            show_compile_error(root, &err);
             progress::save(
                 root,
                 &lab,
@@ -66,8 +60,7 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
         }
         Build::Ok(exes) => testrun::run(&exes, &options(root, &lab, &probe))?,
     };
-    let outcome = report(root, &lab, &tasks, &results, all);
-    Ok(outcome.passed == outcome.total && outcome.total > 0)
+    Ok(report(root, &lab, &tasks, &results, all))
 }
 
 /// How the checks of `lab` run on this host.
@@ -76,7 +69,7 @@ pub fn options(root: &Path, lab: &Lab, probe: &Path) -> RunOptions {
         cwd: lab.lab_dir(root),
         sudo: lab.needs_root(root) && !is_root(),
         env: vec![
-            ("DOCKYARD_PROBE".into(), probe.display().to_string()),
+            (kit::probe::PROBE_ENV.into(), probe.display().to_string()),
             // Never write .snap.new files into the learner's tree.
             ("INSTA_UPDATE".into(), "no".into()),
             ("RUST_BACKTRACE".into(), "0".into()),
@@ -141,13 +134,15 @@ pub fn print_table(rows: &[Row], results: &[CheckResult]) {
     );
 }
 
-/// Print the table, the score and the next step; save progress.
-fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: bool) -> Outcome {
+/// Print the table, the score and the next step; save progress. Returns
+/// whether every check passed.
+fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: bool) -> bool {
     let rows = rows(tasks, results);
     print_table(&rows, results);
     let passed = results.iter().filter(|r| r.passed).count();
     let total = results.len();
     let done = rows.iter().filter(|r| r.done()).count();
+    // Progress is a convenience for `status`: failing to save it is no error.
     let _ = progress::save(
         root,
         lab,
@@ -171,8 +166,8 @@ fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: 
                 println!("  write it in {place}");
             }
             println!(
-                "  read: the book's chapter for lab {}, section {}",
-                lab.num, task.id
+                "  read: book/src/lab{}.md, section {} (or `cargo xtask book --serve`)",
+                lab.dir, task.id
             );
             let failing: Vec<&CheckResult> = results
                 .iter()
@@ -192,7 +187,7 @@ fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: 
             }
         }
     }
-    Outcome { passed, total }
+    total > 0 && passed == total
 }
 
 /// Where the regions of task `id` are in the learner's lab, as `file:line`.
@@ -231,7 +226,7 @@ fn shorten(output: &str) -> String {
 }
 
 /// The first compiler error, and the task whose region it is in.
-fn show_compile_error(root: &Path, lab: &Lab, err: &CompileError) {
+fn show_compile_error(root: &Path, err: &CompileError) {
     println!("The lab does not compile. The first error:\n");
     println!("{}", err.rendered);
     if err.count > 1 {
@@ -262,5 +257,4 @@ fn show_compile_error(root: &Path, lab: &Lab, err: &CompileError) {
             err.line
         ),
     }
-    let _ = lab;
 }
