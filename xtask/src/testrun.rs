@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -200,6 +201,12 @@ fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
     };
     // Output goes to one pipe so that each check's lines stay in order.
     let (reader, writer) = std::io::pipe()?;
+    // A process group of its own, so that a hung run can be ended whole —
+    // but not under sudo, which may need the terminal (as a background
+    // group, it would be stopped when it asks for a password).
+    if !opts.sudo {
+        cmd.process_group(0);
+    }
     let mut child = cmd
         .arg("--color=never")
         .current_dir(&opts.cwd)
@@ -216,6 +223,8 @@ fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
                 format!("running {}", exe.display())
             }
         })?;
+    // `cmd` still holds the pipe's write ends: drop them, or the reader
+    // never sees end-of-file.
     drop(cmd);
     let collector = std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -227,8 +236,7 @@ fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
     let mut timed_out = false;
     while child.try_wait()?.is_none() {
         if start.elapsed() > opts.limit {
-            let _ = child.kill();
-            let _ = child.wait();
+            end(&mut child, !opts.sudo);
             timed_out = true;
             break;
         }
@@ -236,6 +244,26 @@ fn run_binary(exe: &Path, opts: &RunOptions) -> Result<(String, bool)> {
     }
     let out = collector.join().unwrap_or_default();
     Ok((out, timed_out))
+}
+
+/// End a hung test run: SIGTERM first (`sudo` relays it to the tests it
+/// runs as root, which we may not signal ourselves), then SIGKILL to
+/// whatever is left — to the whole process group when it has its own.
+fn end(child: &mut std::process::Child, own_group: bool) {
+    let target = if own_group {
+        -(child.id() as i32)
+    } else {
+        child.id() as i32
+    };
+    // SAFETY: plain kill(2) calls on our own child (or its group).
+    unsafe { libc::kill(target, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(target, libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 /// Parse libtest's plain output into `name → (passed, failure output)`.
