@@ -22,8 +22,3 @@ pub fn hostname() -> String {
 pub fn int(range: std::ops::RangeInclusive<u32>) -> u32 {
     fastrand::u32(range)
 }
-
-/// A random unprivileged TCP port.
-pub fn port() -> u16 {
-    fastrand::u16(20_000..60_000)
-}
