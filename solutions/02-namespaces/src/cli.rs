@@ -33,19 +33,19 @@ impl NamespaceArgs {
             },
             hostname: Some(self.hostname.clone().unwrap_or_else(hostname::random)),
             init: self.init,
-            fail_at: None,
+            ..Config::default()
         }
     }
 }
 
 /// Run the container in the foreground; returns this process's exit code.
 pub fn run(args: &NamespaceArgs) -> i32 {
-    report(
-        crate::spawn(&args.base.command(), &args.config()).and_then(|mut child| {
-            child.start()?;
-            Ok(child.wait_forwarding()?)
-        }),
-    )
+    let config = args.config();
+    report(process::cli::forwarding().map_err(Error::from).and_then(|forwarding| {
+        let mut child = crate::spawn(&args.base.command(), &config)?;
+        child.start()?;
+        Ok(child.wait_forwarding(&forwarding)?)
+    }))
 }
 
 /// The exit code for how the run went, printing an error if it failed.
