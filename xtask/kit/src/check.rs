@@ -37,8 +37,10 @@ pub(crate) fn alone() -> MutexGuard<'static, ()> {
 pub struct Check {
     before: Snapshot,
     dir: tempfile::TempDir,
-    _alone: MutexGuard<'static, ()>,
+    // Fields drop in this order: the host lock before the mutex, so the
+    // next check of this binary never finds the host lock still taken.
     _host: Option<HostLock>,
+    _alone: MutexGuard<'static, ()>,
 }
 
 impl Check {
@@ -80,8 +82,8 @@ impl Check {
         Check {
             before: Snapshot::take(),
             dir,
-            _alone: alone,
             _host: host,
+            _alone: alone,
         }
     }
 

@@ -169,10 +169,8 @@ impl Snapshot {
         // A cgroup is removed only if it looked ours both now and after the
         // kills below: a supervisor's brand-new cgroup is empty for the
         // instant between its mkdir and moving a process in.
-        let candidates: BTreeSet<PathBuf> = self
-            .new_cgroups(&Snapshot::take())
-            .into_iter()
-            .collect();
+        let candidates: BTreeSet<PathBuf> =
+            self.new_cgroups(&Snapshot::take()).into_iter().collect();
         // New processes may fork while we kill: a few rounds.
         let mut killed: Vec<Proc> = Vec::new();
         for _ in 0..3 {
