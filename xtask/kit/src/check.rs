@@ -9,9 +9,11 @@
 //! and a host-wide lock (other test binaries, other terminals: see
 //! [`crate::hostlock`]).
 //!
-//! A check that starts processes must hold a `Check`: the guard sees every
-//! process below the test process, so a process a check without one
-//! starts could be taken for another check's leak.
+//! The guard sees every process below the test process. The programs the
+//! kit starts ([`crate::run()`], [`crate::Running`]) for a test that holds
+//! no `Check` are left out of it; a process a test starts any other way
+//! (`std::process::Command`, the lab's API) must be started under a
+//! `Check`, or a check running meanwhile takes it for its own leak.
 
 use std::any::Any;
 use std::path::Path;
@@ -70,6 +72,7 @@ impl Check {
             }
         };
         procs::become_subreaper();
+        procs::in_check(true);
         let dir = tempfile::Builder::new()
             .prefix("dockyard-check-")
             .tempdir()
@@ -120,6 +123,8 @@ impl Check {
             }
             let handle = builder
                 .spawn_scoped(scope, move || {
+                    // What this thread starts belongs to the check.
+                    procs::in_check(true);
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
                     let _ = done.send(());
                     result
@@ -172,6 +177,7 @@ fn abort_with(message: &str) -> ! {
 
 impl Drop for Check {
     fn drop(&mut self) {
+        procs::in_check(false);
         let leaks = self.before.settles();
         // Whatever happened, leave the host as it was before the check.
         if leaks.is_err() {

@@ -323,9 +323,10 @@ fn names_in(dir: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Every process below this one, by identity.
+/// Every process below this one, by identity, except what the kit started
+/// for tests that hold no check.
 fn descendants() -> BTreeMap<(i32, u64), Proc> {
-    procs::below(&procs::table(), procs::own_pid())
+    procs::below_except(&procs::table(), procs::own_pid(), &procs::outside_checks())
         .into_iter()
         .map(|p| (p.key(), p))
         .collect()
@@ -547,6 +548,20 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(before.settles(), Ok(()));
+    }
+
+    /// A program the kit runs for a thread without a check (another test
+    /// running meanwhile) is not this check's leak.
+    #[test]
+    fn a_program_of_a_test_without_a_check_is_not_a_leak() {
+        let _alone = crate::check::alone();
+        let before = Snapshot::take();
+        let other =
+            thread::spawn(|| crate::run(Command::new("sleep").arg("0.5"), Duration::from_secs(5)));
+        thread::sleep(Duration::from_millis(200));
+        let leaks = before.leaks_in(&Snapshot::take());
+        assert_eq!(leaks, Vec::<String>::new());
+        assert_eq!(other.join().unwrap().code, Some(0));
     }
 
     /// An orphan (its parent, a shell, exits at once) is re-parented to

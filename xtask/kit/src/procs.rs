@@ -18,8 +18,10 @@
 //! process's state or command changes while it lives (a fork that execs
 //! the probe), which must not make it look like a new one.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -119,6 +121,11 @@ pub fn table() -> Vec<Proc> {
 /// The processes below `root` in `table` (children, their children, …),
 /// not `root` itself.
 pub fn below(table: &[Proc], root: i32) -> Vec<Proc> {
+    below_except(table, root, &BTreeSet::new())
+}
+
+/// [`below`], leaving out the processes in `skip` and everything below them.
+pub fn below_except(table: &[Proc], root: i32, skip: &BTreeSet<i32>) -> Vec<Proc> {
     let mut children: BTreeMap<i32, Vec<&Proc>> = BTreeMap::new();
     for proc in table {
         children.entry(proc.ppid).or_default().push(proc);
@@ -129,13 +136,60 @@ pub fn below(table: &[Proc], root: i32) -> Vec<Proc> {
         for child in children.get(&pid).into_iter().flatten() {
             // A pid cannot be its own ancestor, but a table read while
             // processes come and go is not a consistent picture.
-            if child.pid != root && !found.iter().any(|p: &Proc| p.pid == child.pid) {
+            if child.pid != root
+                && !skip.contains(&child.pid)
+                && !found.iter().any(|p: &Proc| p.pid == child.pid)
+            {
                 found.push((*child).clone());
                 todo.push(child.pid);
             }
         }
     }
     found
+}
+
+thread_local! {
+    /// How many `Check`s this thread holds (a `Check::within` thread
+    /// counts as its check's).
+    static IN_CHECK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The programs the kit started for a thread that held no `Check`: tests
+/// that run at the same time as a check, whose processes the check's leak
+/// guard must not take for its own (nor kill).
+static OUTSIDE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// The current thread begins (`true`) or ends (`false`) holding a check.
+pub(crate) fn in_check(begins: bool) {
+    IN_CHECK.with(|n| {
+        n.set(if begins {
+            n.get() + 1
+        } else {
+            n.get().saturating_sub(1)
+        })
+    });
+}
+
+/// The kit started `pid` for the current thread: remember it if no check
+/// owns it.
+pub(crate) fn started(pid: i32) {
+    if IN_CHECK.with(Cell::get) == 0 {
+        outside().insert(pid);
+    }
+}
+
+/// `pid` was reaped: forget it.
+pub(crate) fn ended(pid: i32) {
+    outside().remove(&pid);
+}
+
+/// The programs started outside any check and not reaped yet.
+pub fn outside_checks() -> BTreeSet<i32> {
+    outside().clone()
+}
+
+fn outside() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    OUTSIDE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// This process's id.

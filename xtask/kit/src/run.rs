@@ -148,12 +148,14 @@ pub fn wait(child: Child, what: &str, limit: Duration) -> Output {
 /// [`wait`] with a hint for the message on expiry (see [`run_or`]).
 #[track_caller]
 pub fn wait_or(mut child: Child, what: &str, limit: Duration, hint: &str) -> Output {
+    procs::started(child.id() as i32);
     let out = Reader::start(child.stdout.take());
     let err = Reader::start(child.stderr.take());
     let status = wait_until(&mut child, Instant::now() + limit);
     if status.is_none() {
         stop(&mut child);
     }
+    procs::ended(child.id() as i32);
     // After a normal exit a grandchild may still hold the pipes: the
     // readers get the same bounded time as after a kill.
     let output = Output {

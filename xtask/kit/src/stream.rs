@@ -44,6 +44,7 @@ impl Running {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+        crate::procs::started(child.id() as i32);
         let Some(stdout) = child.stdout.take() else {
             unreachable!("stdout was piped above")
         };
@@ -197,6 +198,7 @@ impl Drop for Running {
             // dockyard otherwise) and reap.
             stop(&mut self.child);
         }
+        crate::procs::ended(self.pid());
     }
 }
 
