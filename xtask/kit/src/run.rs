@@ -58,18 +58,27 @@ impl Output {
         match self.json_lines().pop() {
             Some(v) => v,
             None => panic!(
-                "expected a JSON line (the probe's) on stdout, and there is none: {}\n{}",
-                status_text(self.code, self.signal),
+                "expected a JSON line (the probe's) on stdout, and there is none\n{}",
                 self.describe()
             ),
         }
     }
 
-    /// A readable account for assertion messages.
+    /// A readable account for assertion messages: how it ended ("it was
+    /// killed by signal 6 (SIGABRT: …)"), then stdout and stderr.
     pub fn describe(&self) -> String {
+        let stream = |text: &str| {
+            if text.trim().is_empty() {
+                "(nothing)".to_owned()
+            } else {
+                text.trim_end().to_owned()
+            }
+        };
         format!(
-            "exit code: {:?}, signal: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.signal, self.stdout, self.stderr
+            "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            status_text(self.code, self.signal),
+            stream(&self.stdout),
+            stream(&self.stderr)
         )
     }
 }
@@ -342,5 +351,20 @@ mod tests {
             "it was killed by signal 6 (SIGABRT: a panic that could not unwind, or abort())"
         );
         assert_eq!(status_text(None, None), "it is still running");
+    }
+
+    #[test]
+    fn describe_says_how_it_ended_first() {
+        let out = Output {
+            code: None,
+            signal: Some(6),
+            stdout: String::new(),
+            stderr: "boom\n".into(),
+        };
+        assert_eq!(
+            out.describe(),
+            "it was killed by signal 6 (SIGABRT: a panic that could not unwind, or abort())\n\
+             --- stdout ---\n(nothing)\n--- stderr ---\nboom"
+        );
     }
 }
