@@ -550,6 +550,45 @@ mod tests {
         assert_eq!(before.settles(), Ok(()));
     }
 
+    /// A host name set outside a container is reported and set back. The
+    /// "host" here is a UTS namespace of this test's thread alone (the
+    /// namespace is per thread, and so is /proc/sys/kernel/hostname), so
+    /// the real host's name is never touched.
+    #[test]
+    fn a_changed_host_name_is_reported_and_set_back() {
+        if !crate::root::is_root() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI runs the kit's tests as root"
+            );
+            return;
+        }
+        let _alone = crate::check::alone();
+        thread::spawn(|| {
+            // SAFETY: unshare affects this thread only.
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWUTS) };
+            assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
+            let before = Snapshot::take();
+            let was = before.sysctls["kernel.hostname"].clone();
+            let name = "dy-leaked";
+            // SAFETY: a buffer and its length.
+            let rc = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+            assert_eq!(rc, 0, "sethostname: {}", std::io::Error::last_os_error());
+            let leaks = before.leaks_in(&Snapshot::take());
+            assert_eq!(
+                leaks,
+                [format!(
+                    "the host's name changed from {was} to {name}: it was set outside the \
+                     container's UTS namespace (set it only in the child, after unshare)"
+                )]
+            );
+            before.clean_up(Path::new("/nonexistent"));
+            assert_eq!(before.settles(), Ok(()));
+        })
+        .join()
+        .unwrap();
+    }
+
     /// A program the kit runs for a thread without a check (another test
     /// running meanwhile) is not this check's leak.
     #[test]
