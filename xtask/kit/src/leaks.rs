@@ -326,7 +326,7 @@ fn names_in(dir: &str) -> BTreeSet<String> {
 /// Every process below this one, by identity, except what the kit started
 /// for tests that hold no check.
 fn descendants() -> BTreeMap<(i32, u64), Proc> {
-    procs::below_except(&procs::table(), procs::own_pid(), &procs::outside_checks())
+    procs::descendants()
         .into_iter()
         .map(|p| (p.key(), p))
         .collect()

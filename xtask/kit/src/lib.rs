@@ -31,9 +31,10 @@
 //! - [`Check::within`]: a call into the lab's code in the test process
 //!   (`child.wait()`), under a deadline.
 //!
-//! On expiry the kit kills the program's process group and every process
-//! below it (the test process is a child subreaper during checks, so
-//! orphans stay below it), and the check fails with a first line such as
+//! On expiry the kit kills the program's process group, every process
+//! below it and, in a check, every process new since it started (the test
+//! process is a child subreaper during checks, so orphans stay below it),
+//! and the check fails with a first line such as
 //! "`dockyard-02 run …` did not exit within 10s: {hint}", then what the
 //! program printed.
 

@@ -170,6 +170,17 @@ pub(crate) fn in_check(begins: bool) {
     });
 }
 
+/// Whether the current thread holds a check.
+pub(crate) fn holds_check() -> bool {
+    IN_CHECK.with(Cell::get) > 0
+}
+
+/// The processes below this one now, except what the kit started for
+/// tests without a check.
+pub fn descendants() -> Vec<Proc> {
+    below_except(&table(), own_pid(), &outside_checks())
+}
+
 /// The kit started `pid` for the current thread: remember it if no check
 /// owns it.
 pub(crate) fn started(pid: i32) {

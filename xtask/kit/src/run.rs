@@ -9,11 +9,14 @@
 //!   [`run_or`] (`run` has a generic one);
 //! - it runs in a process group of its own, and on expiry the kit kills the
 //!   group and every process below the program, also those that left the
-//!   group ([`crate::procs::kill_tree`]);
+//!   group ([`crate::procs::kill_tree`]), and in a check every process
+//!   that appeared below the test process since the program started (an
+//!   orphan re-parented to the subreaper is no longer below the program);
 //! - stdout and stderr are read on threads that are given one second after
 //!   the kill: a process the kill missed that still holds the pipe open
 //!   must not turn a 10 s deadline into the test binary's 300 s one.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -158,11 +161,12 @@ pub fn wait(child: Child, what: &str, limit: Duration) -> Output {
 #[track_caller]
 pub fn wait_or(mut child: Child, what: &str, limit: Duration, hint: &str) -> Output {
     procs::started(child.id() as i32);
+    let since = Since::now();
     let out = Reader::start(child.stdout.take());
     let err = Reader::start(child.stderr.take());
     let status = wait_until(&mut child, Instant::now() + limit);
     if status.is_none() {
-        stop(&mut child);
+        since.stop_all(&mut child);
     }
     procs::ended(child.id() as i32);
     // After a normal exit a grandchild may still hold the pipes: the
@@ -209,6 +213,34 @@ pub(crate) fn stop(child: &mut Child) -> Option<ExitStatus> {
     let status = child.wait().ok();
     procs::reap(&killed, Some(root), Duration::from_secs(1));
     status
+}
+
+/// The processes below the test process when a program started: on its
+/// deadline, those that appeared since and are no longer below it (an
+/// orphan that left its process group, re-parented to the subreaper) are
+/// killed too.
+pub(crate) struct Since(BTreeSet<(i32, u64)>);
+
+impl Since {
+    pub(crate) fn now() -> Since {
+        Since(procs::descendants().iter().map(procs::Proc::key).collect())
+    }
+
+    /// [`stop`] the child, then, if this thread holds a check (otherwise a
+    /// new process may be a running check's), kill and reap every process
+    /// below the test process that is new since `self`.
+    pub(crate) fn stop_all(&self, child: &mut Child) -> Option<ExitStatus> {
+        let status = stop(child);
+        if procs::holds_check() {
+            let new: Vec<procs::Proc> = procs::descendants()
+                .into_iter()
+                .filter(|p| !self.0.contains(&p.key()))
+                .collect();
+            procs::kill_all(&new);
+            procs::reap(&new, None, Duration::from_secs(1));
+        }
+        status
+    }
 }
 
 /// A thread that reads a pipe to its end, keeping what it read where the
@@ -322,6 +354,25 @@ mod tests {
         assert!(message.contains("started"), "{message}");
         let left = crate::procs::below(&crate::procs::table(), crate::procs::own_pid());
         assert!(left.is_empty(), "left behind: {left:?}");
+    }
+
+    /// In a check, an orphan that left the group before the deadline (a
+    /// daemon-style double fork) is killed with the rest: the check's
+    /// guard then finds nothing.
+    #[test]
+    fn a_deadline_in_a_check_also_ends_orphans_that_left_the_group() {
+        let check = crate::Check::new();
+        let caught = std::panic::catch_unwind(|| {
+            run_or(
+                &mut sh("(setsid sleep 30 >/dev/null 2>&1 &); sleep 30"),
+                Duration::from_millis(300),
+                "hint",
+            )
+        });
+        assert!(caught.is_err());
+        let left = crate::procs::descendants();
+        assert!(left.is_empty(), "left behind: {left:?}");
+        drop(check);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::run::{GENERIC_HINT, Output, command_line, status_text, stop, wait_until};
+use crate::run::{GENERIC_HINT, Output, Since, command_line, status_text, stop, wait_until};
 
 /// How long the rest of stdout may take to arrive once the program ended
 /// (a grandchild may hold the pipe open).
@@ -30,6 +30,7 @@ pub struct Running {
     lines: Receiver<String>,
     seen: Vec<String>,
     status: Option<ExitStatus>,
+    since: Since,
 }
 
 impl Running {
@@ -38,6 +39,7 @@ impl Running {
     #[track_caller]
     pub fn start(cmd: &mut Command) -> Running {
         let what = command_line(cmd);
+        let since = Since::now();
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -62,6 +64,7 @@ impl Running {
             lines,
             seen: Vec::new(),
             status: None,
+            since,
         }
     }
 
@@ -94,12 +97,16 @@ impl Running {
                         return value;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "`{}` printed no JSON line within {limit:?}{}\n{}",
-                    self.what,
-                    with_hint(hint),
-                    self.so_far()
-                ),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.status = self.since.stop_all(&mut self.child);
+                    panic!(
+                        "`{}` printed no JSON line within {limit:?}{}\n\
+                         (the kit killed it and everything it had started)\n{}",
+                        self.what,
+                        with_hint(hint),
+                        self.so_far()
+                    )
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     // Stdout ends when the program exits: give it a moment
                     // so that the message can say how.
@@ -139,7 +146,7 @@ impl Running {
             None => match wait_until(&mut self.child, Instant::now() + limit) {
                 Some(status) => status,
                 None => {
-                    self.status = stop(&mut self.child);
+                    self.status = self.since.stop_all(&mut self.child);
                     self.drain();
                     panic!(
                         "`{}` did not exit within {limit:?}: {hint}\n\
