@@ -25,10 +25,13 @@ pub fn probe() -> &'static Path {
 
 /// The repository root (the kit lives in `xtask/kit`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or_else(|err| {
+        panic!(
+            "cannot find the repository root at {} (the kit was built there): {err}",
+            root.display()
+        )
+    })
 }
 
 /// Build the probe and return its path, or fail the check saying how to

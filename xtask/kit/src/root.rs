@@ -5,6 +5,10 @@
 //! asks for sudo only to run the test binaries.) Under `CI=true` nothing is
 //! skipped either way.
 
+/// Whether the effective user is root (from `dockyard-shared`, which the
+/// rest of the tooling uses too).
+pub use shared::privileges::is_root;
+
 /// Fail the current check unless it runs as root.
 ///
 /// `lab` is the lab number as written in commands, e.g. `"02"`.
@@ -18,10 +22,4 @@ pub fn require_root(lab: &str) {
          Run it with:  cargo xtask check {lab}\n\
          (xtask builds as you and uses sudo only to run the tests.)"
     );
-}
-
-/// Whether the effective user is root.
-pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }

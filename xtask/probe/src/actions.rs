@@ -157,3 +157,22 @@ fn cpu_seconds() -> Option<f64> {
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
     Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// A path through an open directory descriptor reaches the directory's
+    /// files: what an inherited host fd gives a container (CVE-2024-21626).
+    #[test]
+    fn cat_reads_through_a_directory_descriptor() {
+        let dir = std::env::temp_dir().join(format!("probe-cat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret"), "s3cret").unwrap();
+        let handle = std::fs::File::open(&dir).unwrap();
+        let path = format!("/proc/self/fd/{}/secret", handle.as_raw_fd());
+        let read = std::fs::read_to_string(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read.unwrap(), "s3cret");
+    }
+}

@@ -1,12 +1,16 @@
 //! Cgroups: which control group the process is in, and the limits set on
 //! it. /proc/self/cgroup has one line per hierarchy, `hierarchy:controllers:
-//! path`; cgroup v2 has a single line `0::/path`. The limits are files in
-//! the group's directory under /sys/fs/cgroup. Inside a container with its
-//! own cgroup namespace the path is "/" and the container's own
-//! /sys/fs/cgroup mount shows its group at the top, which works the same.
+//! path`; cgroup v2 has the single line `0::/path`. Inside a container with
+//! its own cgroup namespace every path is `/`: a check asserts exactly
+//! that on the raw text, which the report keeps as it is.
+//!
+//! The limits are files in the group's directory, found through the
+//! hierarchies this process sees mounted (`shared::cgroups`): v2, v1 and
+//! hybrid hosts alike, and a container's own /sys/fs/cgroup mount.
 
 use crate::sys;
 use serde_json::{Map, Value, json};
+use shared::cgroups::{self, Hierarchy, Membership, Version};
 use std::path::{Path, PathBuf};
 
 /// The cgroup v2 files reported, when the group has them.
@@ -26,18 +30,15 @@ const V1_FILES: [(&str, &str); 4] = [
     ("cpu", "cpu.cfs_period_us"),
 ];
 
-/// One line of /proc/self/cgroup.
-#[derive(Debug, PartialEq)]
-pub struct Entry {
-    pub hierarchy: u32,
-    pub controllers: String,
-    pub path: String,
-}
-
-/// `{"entries": [...] or null, "limits": {...}}`.
+/// `{"raw": text or null, "entries": [...] or null, "limits": {...}}`.
 pub fn cgroup() -> Value {
-    let entries = sys::read_text("/proc/self/cgroup").map(|text| parse(&text));
-    let limits = entries.as_deref().map(limits).unwrap_or_default();
+    let raw = sys::read_text("/proc/self/cgroup");
+    let entries = raw.as_deref().map(cgroups::parse_membership);
+    let hierarchies = cgroups::detect().hierarchies;
+    let limits = entries
+        .as_deref()
+        .map(|entries| limits(entries, &hierarchies))
+        .unwrap_or_default();
     let entries: Option<Vec<Value>> = entries.map(|list| {
         list.iter()
             .map(|entry| {
@@ -49,32 +50,18 @@ pub fn cgroup() -> Value {
             })
             .collect()
     });
-    json!({ "entries": entries, "limits": limits })
-}
-
-/// Parses the lines of /proc/self/cgroup, skipping malformed ones.
-pub fn parse(text: &str) -> Vec<Entry> {
-    text.lines()
-        .filter_map(|line| {
-            let mut parts = line.splitn(3, ':');
-            Some(Entry {
-                hierarchy: parts.next()?.parse().ok()?,
-                controllers: parts.next()?.to_owned(),
-                path: parts.next()?.to_owned(),
-            })
-        })
-        .collect()
+    json!({ "raw": raw, "entries": entries, "limits": limits })
 }
 
 /// The limit files that can be read, keyed by file name.
-fn limits(entries: &[Entry]) -> Map<String, Value> {
+fn limits(entries: &[Membership], hierarchies: &[Hierarchy]) -> Map<String, Value> {
     let mut found = Map::new();
     for entry in entries {
-        for (file, dirs) in limit_files(entry) {
-            let value = dirs
-                .iter()
-                .find_map(|dir| sys::read_trimmed(dir.join(file)));
-            if let Some(value) = value {
+        let Some(dir) = group_dir(entry, hierarchies) else {
+            continue;
+        };
+        for file in limit_files(entry) {
+            if let Some(value) = sys::read_trimmed(dir.join(file)) {
                 found.insert(file.to_owned(), json!(value));
             }
         }
@@ -82,83 +69,110 @@ fn limits(entries: &[Entry]) -> Map<String, Value> {
     found
 }
 
-/// For one entry: each limit file to read, with the directories where it
-/// may be (the first readable one wins).
-fn limit_files(entry: &Entry) -> Vec<(&'static str, Vec<PathBuf>)> {
-    let path = entry.path.trim_start_matches('/');
+/// The files worth reading for one line of /proc/self/cgroup.
+fn limit_files(entry: &Membership) -> Vec<&'static str> {
     if entry.hierarchy == 0 {
-        let dirs = vec![
-            Path::new("/sys/fs/cgroup").join(path),
-            Path::new("/sys/fs/cgroup/unified").join(path),
-        ];
-        return V2_FILES.iter().map(|&file| (file, dirs.clone())).collect();
+        return V2_FILES.to_vec();
     }
     let controllers: Vec<&str> = entry.controllers.split(',').collect();
     V1_FILES
         .iter()
         .filter(|(controller, _)| controllers.contains(controller))
-        .map(|&(controller, file)| {
-            // "cpu" is usually mounted as "cpu,cpuacct", with a "cpu" link.
-            let dirs = vec![
-                Path::new("/sys/fs/cgroup").join(controller).join(path),
-                Path::new("/sys/fs/cgroup")
-                    .join(&entry.controllers)
-                    .join(path),
-            ];
-            (file, dirs)
-        })
+        .map(|&(_, file)| file)
         .collect()
+}
+
+/// The directory of the process's group in the hierarchy of `entry`, when
+/// that hierarchy is mounted.
+fn group_dir(entry: &Membership, hierarchies: &[Hierarchy]) -> Option<PathBuf> {
+    let hierarchy = hierarchies.iter().find(|h| {
+        if entry.hierarchy == 0 {
+            h.version == Version::V2
+        } else {
+            let named = h.name.as_ref().map(|n| format!("name={n}"));
+            h.version == Version::V1
+                && (h.controllers.join(",") == sorted(&entry.controllers)
+                    || named.as_deref() == Some(entry.controllers.as_str()))
+        }
+    })?;
+    // The mount shows the hierarchy from `root` down: a path below it is
+    // relative to that; any other (a mount from another cgroup namespace)
+    // is taken from the mount point.
+    let relative = Path::new(&entry.path)
+        .strip_prefix(&hierarchy.root)
+        .unwrap_or_else(|_| Path::new(entry.path.trim_start_matches('/')));
+    Some(hierarchy.mount_point.join(relative))
+}
+
+/// "cpuacct,cpu" as the hierarchy lists it: sorted.
+fn sorted(controllers: &str) -> String {
+    let mut names: Vec<&str> = controllers.split(',').collect();
+    names.sort();
+    names.join(",")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, limit_files, parse};
+    use super::{group_dir, limit_files};
+    use shared::cgroups::{self, Membership};
+    use shared::mountinfo;
     use std::path::Path;
 
+    const HYBRID: &str = "\
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+";
+
+    fn entry(hierarchy: u32, controllers: &str, path: &str) -> Membership {
+        Membership {
+            hierarchy,
+            controllers: controllers.into(),
+            path: path.into(),
+        }
+    }
+
     #[test]
-    fn parses_v1_and_v2_lines() {
-        let entries = parse("4:cpu,cpuacct:/docker/abc\n0::/user.slice/a:b\nbad line\n");
+    fn each_line_finds_its_hierarchy() {
+        let found = cgroups::from_mounts(&mountinfo::parse(HYBRID), |_| None);
+        let dir = |e: &Membership| group_dir(e, &found.hierarchies);
         assert_eq!(
-            entries,
-            [
-                Entry {
-                    hierarchy: 4,
-                    controllers: "cpu,cpuacct".into(),
-                    path: "/docker/abc".into()
-                },
-                Entry {
-                    hierarchy: 0,
-                    controllers: String::new(),
-                    path: "/user.slice/a:b".into()
-                },
-            ]
+            dir(&entry(0, "", "/")).as_deref(),
+            Some(Path::new("/sys/fs/cgroup/unified/"))
+        );
+        assert_eq!(
+            dir(&entry(4, "cpu,cpuacct", "/g")).as_deref(),
+            Some(Path::new("/sys/fs/cgroup/cpu,cpuacct/g"))
+        );
+        assert_eq!(
+            dir(&entry(5, "memory", "/a/b")).as_deref(),
+            Some(Path::new("/sys/fs/cgroup/memory/a/b"))
+        );
+        assert_eq!(
+            dir(&entry(9, "name=systemd", "/")).as_deref(),
+            Some(Path::new("/sys/fs/cgroup/systemd/"))
+        );
+        assert_eq!(dir(&entry(7, "pids", "/")), None);
+    }
+
+    #[test]
+    fn a_mount_of_an_inner_group_is_relative_to_it() {
+        let inner = "50 1 0:38 /c1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let found = cgroups::from_mounts(&mountinfo::parse(inner), |_| None);
+        assert_eq!(
+            group_dir(&entry(0, "", "/c1/app"), &found.hierarchies).as_deref(),
+            Some(Path::new("/sys/fs/cgroup/app"))
         );
     }
 
     #[test]
-    fn v2_limits_are_read_in_the_group_directory() {
-        let entry = Entry {
-            hierarchy: 0,
-            controllers: String::new(),
-            path: "/".into(),
-        };
-        let files = limit_files(&entry);
-        assert_eq!(files.len(), 5);
-        assert_eq!(files[0].0, "memory.max");
-        assert_eq!(files[0].1[0], Path::new("/sys/fs/cgroup"));
-    }
-
-    #[test]
-    fn v1_limits_are_read_per_controller() {
-        let entry = Entry {
-            hierarchy: 3,
-            controllers: "cpu,cpuacct".into(),
-            path: "/g".into(),
-        };
-        let files = limit_files(&entry);
-        let names: Vec<&str> = files.iter().map(|(file, _)| *file).collect();
-        assert_eq!(names, ["cpu.cfs_quota_us", "cpu.cfs_period_us"]);
-        assert_eq!(files[0].1[0], Path::new("/sys/fs/cgroup/cpu/g"));
-        assert_eq!(files[0].1[1], Path::new("/sys/fs/cgroup/cpu,cpuacct/g"));
+    fn the_files_depend_on_the_controllers() {
+        assert_eq!(limit_files(&entry(0, "", "/")).len(), 5);
+        assert_eq!(
+            limit_files(&entry(3, "cpu,cpuacct", "/g")),
+            ["cpu.cfs_quota_us", "cpu.cfs_period_us"]
+        );
+        assert!(limit_files(&entry(9, "name=systemd", "/")).is_empty());
     }
 }

@@ -16,6 +16,8 @@ mod breakout;
 mod caps;
 mod cgroup;
 mod children;
+mod fds;
+mod ipc;
 mod mounts;
 mod net;
 mod ns;
@@ -32,12 +34,14 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: probe <action> [args…]
-  report               print what the process sees, as one JSON object
+  report               print what the process sees, as one JSON object: ids,
+                       hostname, namespaces, mounts, cgroup (with the raw
+                       /proc/self/cgroup), open fds, SysV shm segments, …
   true                 print {\"ok\":true}
   exit N               exit with code N, printing nothing
   sleep SECS           sleep (SECS may be fractional)
   write PATH TEXT      create or truncate PATH with TEXT
-  cat PATH             print the content of PATH
+  cat PATH             print the content of PATH (also /proc/self/fd/N/…)
   ls PATH              list the directory PATH (lstat of each entry)
   alloc MIB            allocate and touch MIB mebibytes, 1 MiB at a time
   fork N               fork N sleeping children, then kill them
@@ -131,4 +135,19 @@ fn number<T: FromStr>(text: &str, what: &str) -> Result<T, String> {
 fn seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = number(text, "number of seconds")?;
     Duration::try_from_secs_f64(secs).map_err(|_| format!("bad number of seconds '{text}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ACTIONS, USAGE};
+
+    #[test]
+    fn usage_describes_every_action() {
+        for action in ACTIONS {
+            let described = USAGE
+                .lines()
+                .any(|line| line.trim_start().split(' ').next() == Some(action));
+            assert!(described, "USAGE does not describe `{action}`");
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! `probe report`: everything the process can see about its own container,
 //! gathered into one JSON object. The parts with parsing of their own live
-//! in their modules (mounts, cgroup, net, caps, ns, procs); the plain
-//! process facts (ids, environment, limits) are read here.
+//! in their modules (mounts, cgroup, net, caps, ns, procs, fds, ipc); the
+//! plain process facts (ids, environment, limits) are read here.
 
-use crate::{caps, cgroup, mounts, net, ns, out, procs, sys};
+use crate::{caps, cgroup, fds, ipc, mounts, net, ns, out, procs, sys};
 use serde_json::{Map, Value, json};
 
 /// Prints the report and returns exit code 0.
@@ -25,6 +25,8 @@ fn collect() -> Value {
         "env": env(),
         "mounts": mounts::mounts(),
         "cgroup": cgroup::cgroup(),
+        "fds": fds::open_fds(),
+        "sysv_shm": ipc::shm_segments(),
         "interfaces": net::interfaces(),
         "routes": net::routes(),
         "capabilities": caps::capabilities(),
