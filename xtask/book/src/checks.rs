@@ -9,7 +9,7 @@
 //! Everything here works on strings and returns values: no file system,
 //! so each rule has a unit test below.
 
-use crate::markers;
+use shared::markers;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
