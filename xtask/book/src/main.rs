@@ -23,6 +23,7 @@
 mod checks;
 mod files;
 mod log;
+mod markdown;
 mod serve;
 
 use std::path::{Path, PathBuf};
