@@ -45,7 +45,10 @@ pub fn kernel(needs: &Needs) -> Item {
     Item::missing(
         "kernel",
         needs.always(),
-        format!("{release}{on}: older than 5.3, no pidfd_open"),
+        format!(
+            "{release}{on}: older than {}.{}, no pidfd_open",
+            MIN_KERNEL.0, MIN_KERNEL.1
+        ),
         hints,
     )
 }
