@@ -25,7 +25,16 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
         None => progress::current_lab(root)?,
     };
     let tasks = lab.tasks(root)?;
-    println!("Lab {} — {}   (labs/{})\n", lab.num, lab.package, lab.dir);
+    let skipped = crate::skip::is_skipped(root, &lab);
+    let whose = if skipped {
+        "the REFERENCE code"
+    } else {
+        "your code"
+    };
+    println!(
+        "Lab {} — {}   (labs/{}, {whose})\n",
+        lab.num, lab.package, lab.dir
+    );
     for earlier in labs::all(root)?.iter().filter(|l| l.num < lab.num) {
         let left = progress::untouched_regions(root, earlier);
         if left > 0 {
@@ -36,10 +45,12 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
             );
         }
     }
-    if crate::skip::is_skipped(root, &lab) {
+    if skipped {
         println!(
-            "(This lab holds the reference code: `cargo xtask unskip {}` puts yours back.)\n",
-            lab.num
+            "You skipped this lab: its task regions hold the reference code, and these checks run\n\
+             that code, not yours (yours is saved in labs/{}/.skipped/src/; `cargo xtask unskip {}`\n\
+             puts it back).\n",
+            lab.dir, lab.num
         );
     }
     let probe = crate::probe::build(root)?;
@@ -50,10 +61,8 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
                 root,
                 &lab,
                 LabProgress {
-                    passed: 0,
-                    total: 0,
-                    tasks_done: 0,
                     tasks: tasks.len(),
+                    ..LabProgress::default()
                 },
             )?;
             return Ok(false);
@@ -151,10 +160,17 @@ fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: 
             total,
             tasks_done: done,
             tasks: tasks.len(),
+            ..LabProgress::default()
         },
     );
 
+    let skipped = crate::skip::is_skipped(root, lab);
     match rows.iter().find(|r| !r.done()).map(|r| &r.task) {
+        None if total > 0 && skipped => println!(
+            "\nEvery check passes — on the reference code: lab {} is skipped, not solved by you.\n\
+             `cargo xtask unskip {}` puts your code back; or go on with the next lab.",
+            lab.num, lab.num
+        ),
         None if total > 0 => println!(
             "\nLab {} is complete. Next: read the next chapter (`cargo xtask book --serve`).",
             lab.num
@@ -175,6 +191,14 @@ fn report(root: &Path, lab: &Lab, tasks: &[Task], results: &[CheckResult], all: 
                     !r.passed && (all || testrun::task_of(&r.name).as_deref() == Some(&task.id))
                 })
                 .collect();
+            // One line per failing check first, so that what went wrong is
+            // on screen even when the details scroll by.
+            if !failing.is_empty() {
+                println!("\nFailing:");
+                for r in &failing {
+                    println!("  ✗ {} — {}", r.name, testrun::headline(&r.output));
+                }
+            }
             for r in &failing {
                 println!("\n── {} failed ──\n{}", r.name, shorten(&r.output));
             }
@@ -229,11 +253,13 @@ fn shorten(output: &str) -> String {
 fn show_compile_error(root: &Path, err: &CompileError) {
     println!("The lab does not compile. The first error:\n");
     println!("{}", err.rendered);
-    if err.count > 1 {
-        println!(
+    match err.count {
+        0 | 1 => {}
+        2 => println!("\n(and 1 more error; fix this one first — the other often follows from it)"),
+        n => println!(
             "\n(and {} more errors; fix this one first — the others often follow from it)",
-            err.count - 1
-        );
+            n - 1
+        ),
     }
     let Some(file) = &err.file else { return };
     let path: PathBuf = if file.is_absolute() {

@@ -2,12 +2,16 @@
 //!
 //! A lab is a pair of crates with the same package name: the reference in
 //! `solutions/NN-name/` and the learner's starter in `labs/NN-name/`. Its
-//! tasks are read from the solution's markers (see `markers`).
+//! tasks are read from the solution's markers (see `markers`). What Cargo
+//! knows — package names, `[package.metadata.dockyard]` — comes from
+//! `cargo metadata`, never from reading Cargo.toml by lines.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use serde_json::Value;
 
 use crate::markers::{self, Region};
 
@@ -20,6 +24,12 @@ pub struct Lab {
     pub dir: String,
     /// The package (and library) name, `process`.
     pub package: String,
+    /// `needs-root = true` under `[package.metadata.dockyard]`: its checks
+    /// run with sudo.
+    pub root: bool,
+    /// `needs = ["overlay", …]` under `[package.metadata.dockyard]`: the
+    /// host features (see `doctor`) the lab's checks need.
+    pub needs: Vec<String>,
 }
 
 /// A task of a lab.
@@ -41,38 +51,98 @@ pub fn root() -> PathBuf {
 /// without solutions, those in `labs/`).
 pub fn all(root: &Path) -> Result<Vec<Lab>> {
     let solutions = root.join("solutions");
-    let base = if solutions.is_dir() {
-        solutions
+    let (manifest, base) = if solutions.join("Cargo.toml").is_file() {
+        (solutions.join("Cargo.toml"), solutions)
     } else {
-        root.join("labs")
+        (root.join("Cargo.toml"), root.join("labs"))
     };
+    let out = Command::new(crate::testrun::cargo())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .stdin(Stdio::null())
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata --manifest-path {} failed:\n{}",
+            manifest.display(),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    let metadata: Value =
+        serde_json::from_slice(&out.stdout).context("reading cargo metadata's JSON")?;
+    from_metadata(&metadata, &base)
+}
+
+/// The labs among the packages of `cargo metadata`'s output: the packages
+/// whose manifest is `base/NN-name/Cargo.toml`, sorted by number.
+fn from_metadata(metadata: &Value, base: &Path) -> Result<Vec<Lab>> {
+    let packages = metadata["packages"]
+        .as_array()
+        .context("cargo metadata: no packages")?;
+    // Cargo may print paths through symlinks resolved (or not): compare
+    // the real directories.
+    let real = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let base = real(base);
     let mut labs = Vec::new();
-    for entry in fs::read_dir(&base).with_context(|| format!("reading {}", base.display()))? {
-        let entry = entry?;
-        let dir = entry.file_name().to_string_lossy().into_owned();
-        let manifest = entry.path().join("Cargo.toml");
-        let Some((num, _)) = dir.split_once('-') else {
+    for package in packages {
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let Some(dir) = manifest.parent() else {
             continue;
         };
-        if num.len() != 2 || !num.bytes().all(|b| b.is_ascii_digit()) || !manifest.is_file() {
+        if dir.parent().map(real) != Some(base.clone()) {
             continue;
         }
-        let package = package_name(&manifest)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some((num, _)) = name.split_once('-') else {
+            continue;
+        };
+        if num.len() != 2 || !num.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let dockyard = &package["metadata"]["dockyard"];
+        let needs = match &dockyard["needs"] {
+            Value::Null => Vec::new(),
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .with_context(|| {
+                    format!("{}: `needs` must be a list of strings", manifest.display())
+                })?,
+            _ => bail!("{}: `needs` must be a list of strings", manifest.display()),
+        };
         labs.push(Lab {
             num: num.to_owned(),
-            dir,
-            package,
+            dir: name.clone(),
+            package: package["name"]
+                .as_str()
+                .with_context(|| format!("{}: no package name", manifest.display()))?
+                .to_owned(),
+            root: dockyard["needs-root"].as_bool().unwrap_or(false),
+            needs,
         });
     }
     labs.sort_by(|a, b| a.num.cmp(&b.num));
     Ok(labs)
 }
 
-/// The lab numbered `num` (`1`, `01`), or an error that lists the labs.
-pub fn find(root: &Path, num: &str) -> Result<Lab> {
+/// The lab named by `wanted`: its number (`1`, `01`), its package name
+/// (`process`) or its directory (`01-process`); or an error that lists
+/// the labs.
+pub fn find(root: &Path, wanted: &str) -> Result<Lab> {
     let labs = all(root)?;
-    let wanted = format!("{:0>2}", num.trim());
-    if let Some(lab) = labs.iter().find(|l| l.num == wanted) {
+    if let Some(lab) = pick(&labs, wanted) {
         return Ok(lab.clone());
     }
     let list: Vec<String> = labs
@@ -80,21 +150,22 @@ pub fn find(root: &Path, num: &str) -> Result<Lab> {
         .map(|l| format!("  {}  {}", l.num, l.package))
         .collect();
     bail!(
-        "there is no lab {wanted}. The labs are:\n{}",
+        "there is no lab {}. The labs are (by number or by name):\n{}",
+        wanted.trim(),
         list.join("\n")
     )
 }
 
-fn package_name(manifest: &Path) -> Result<String> {
-    let text = fs::read_to_string(manifest)?;
-    text.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("name = \"")
-                .and_then(|r| r.strip_suffix('"'))
-        })
-        .map(str::to_owned)
-        .with_context(|| format!("{}: no package name", manifest.display()))
+/// The lab `wanted` names, by number, package name or directory.
+fn pick<'a>(labs: &'a [Lab], wanted: &str) -> Option<&'a Lab> {
+    let wanted = wanted.trim();
+    let number = wanted
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| format!("{wanted:0>2}"));
+    labs.iter().find(|l| {
+        number.as_deref() == Some(l.num.as_str()) || l.package == wanted || l.dir == wanted
+    })
 }
 
 impl Lab {
@@ -107,11 +178,10 @@ impl Lab {
     }
 
     /// Whether the lab's checks need root (`needs-root = true` under
-    /// `[package.metadata.dockyard]` in its Cargo.toml).
-    pub fn needs_root(&self, root: &Path) -> bool {
-        let manifest = self.lab_dir(root).join("Cargo.toml");
-        fs::read_to_string(manifest)
-            .is_ok_and(|t| t.lines().any(|l| l.trim() == "needs-root = true"))
+    /// `[package.metadata.dockyard]`, read by `all` from cargo metadata;
+    /// `root` is unused, kept for the callers' sake).
+    pub fn needs_root(&self, _root: &Path) -> bool {
+        self.root
     }
 
     /// The lab's tasks in order, from the reference's markers (or, without
@@ -187,4 +257,55 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, manifest: &str, metadata: Value) -> Value {
+        serde_json::json!({"name": name, "manifest_path": manifest, "metadata": metadata})
+    }
+
+    #[test]
+    fn labs_come_from_cargo_metadata() {
+        let metadata = serde_json::json!({"packages": [
+            package("rootfs", "/r/solutions/03-rootfs/Cargo.toml",
+                serde_json::json!({"dockyard": {"needs-root": true, "needs": ["overlay"]}})),
+            package("process", "/r/solutions/01-process/Cargo.toml", Value::Null),
+            package("xtask", "/r/xtask/Cargo.toml", Value::Null),
+            package("notes", "/r/solutions/notes/Cargo.toml", Value::Null),
+        ]});
+        let labs = from_metadata(&metadata, Path::new("/r/solutions")).unwrap();
+        let names: Vec<(&str, &str, bool)> = labs
+            .iter()
+            .map(|l| (l.num.as_str(), l.package.as_str(), l.root))
+            .collect();
+        assert_eq!(names, [("01", "process", false), ("03", "rootfs", true)]);
+        assert_eq!(labs[0].dir, "01-process");
+        assert_eq!(labs[1].needs, ["overlay"]);
+        let bad = serde_json::json!({"packages": [package("x", "/r/solutions/04-x/Cargo.toml",
+            serde_json::json!({"dockyard": {"needs": "overlay"}}))]});
+        assert!(from_metadata(&bad, Path::new("/r/solutions")).is_err());
+    }
+
+    #[test]
+    fn a_lab_is_found_by_number_or_name() {
+        let lab = |num: &str, package: &str| Lab {
+            num: num.into(),
+            dir: format!("{num}-{package}"),
+            package: package.into(),
+            root: false,
+            needs: Vec::new(),
+        };
+        let labs = [lab("01", "process"), lab("02", "namespaces")];
+        let found = |w: &str| pick(&labs, w).map(|l| l.num.as_str());
+        assert_eq!(found("1"), Some("01"));
+        assert_eq!(found("01"), Some("01"));
+        assert_eq!(found(" 2 "), Some("02"));
+        assert_eq!(found("process"), Some("01"));
+        assert_eq!(found("02-namespaces"), Some("02"));
+        assert_eq!(found("3"), None);
+        assert_eq!(found("proc"), None);
+    }
 }

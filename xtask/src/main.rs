@@ -26,7 +26,12 @@ use clap::{Parser, Subcommand};
 
 /// Dockyard's tool: run `cargo xtask <command>`.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about, long_about = None)]
+#[command(
+    name = "cargo xtask",
+    about = "Dockyard's tool. Learners: doctor, check, status, skip, unskip, book. \
+             Instructors: grade, demo. Maintainers: the rest.",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Commands,
@@ -36,7 +41,7 @@ struct Cli {
 enum Commands {
     /// Run a lab's checks and show what to do next (default: the lab in progress).
     Check {
-        /// The lab number, e.g. 01.
+        /// The lab: its number (1, 01) or its name (process).
         lab: Option<String>,
         /// Show the output of every failing check, not only the next task's.
         #[arg(long)]
@@ -45,11 +50,18 @@ enum Commands {
     /// Show your progress over all labs.
     Status,
     /// Stuck? Put the reference code into a lab's tasks (yours is saved) to go on.
-    Skip { lab: String },
+    Skip {
+        /// The lab: its number (1, 01) or its name (process).
+        lab: String,
+    },
     /// Put your own code back into a skipped lab.
-    Unskip { lab: String },
+    Unskip {
+        /// The lab: its number (1, 01) or its name (process).
+        lab: String,
+    },
     /// A lab's score beside the reference code of the earlier labs (for graders).
     Grade {
+        /// The lab: its number (1, 01) or its name (process).
         lab: String,
         /// One JSON object on stdout.
         #[arg(long)]

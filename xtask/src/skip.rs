@@ -54,12 +54,15 @@ pub fn skip(root: &Path, num: &str) -> Result<()> {
     for (file, text) in &filled {
         fs::write(file, text).with_context(|| format!("writing {}", file.display()))?;
     }
+    // The last check's result was about the learner's code, not this.
+    crate::progress::forget(root, &lab)?;
     println!(
         "Lab {} now holds the reference code in the task regions of {} files. Your code is saved in labs/{}/.skipped/src/.\n\
-         `cargo xtask unskip {}` puts it back.",
+         `cargo xtask check {}` now checks the reference code, not yours; `cargo xtask unskip {}` puts yours back.",
         lab.num,
         filled.len(),
         lab.dir,
+        lab.num,
         lab.num
     );
     Ok(())
@@ -77,7 +80,12 @@ pub fn unskip(root: &Path, num: &str) -> Result<()> {
     }
     copy_tree(&saved.join("src"), &src).context("restoring your code")?;
     fs::remove_dir_all(&saved)?;
-    println!("Lab {} holds your own code again.", lab.num);
+    // The last check ran the reference code: it says nothing about yours.
+    crate::progress::forget(root, &lab)?;
+    println!(
+        "Lab {} holds your own code again: `cargo xtask check {}` checks it.",
+        lab.num, lab.num
+    );
     Ok(())
 }
 

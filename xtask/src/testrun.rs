@@ -6,6 +6,10 @@
 //! needs root and we are not root — and their plain libtest output is
 //! parsed into one result per check.
 
+mod failure;
+
+pub use failure::headline;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -51,33 +55,10 @@ pub fn build(workspace: &Path, package: &str) -> Result<Build> {
         .stderr(Stdio::piped())
         .output()
         .context("running cargo")?;
-    let mut executables = Vec::new();
-    let mut errors: Vec<CompileError> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        match msg["reason"].as_str() {
-            Some("compiler-artifact") => {
-                let is_test = msg["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "test"));
-                if let (true, Some(exe)) = (is_test, msg["executable"].as_str()) {
-                    executables.push(PathBuf::from(exe));
-                }
-            }
-            Some("compiler-message") if msg["message"]["level"] == "error" => {
-                errors.push(compile_error(&msg["message"]));
-            }
-            _ => {}
-        }
-    }
+    let (executables, errors) = read_build(&String::from_utf8_lossy(&out.stdout));
     if let Some(first) = errors.first() {
         let mut first = first.clone();
-        first.count = errors
-            .iter()
-            .filter(|e| !e.rendered.starts_with("error: aborting"))
-            .count();
+        first.count = errors.len();
         return Ok(Build::Failed(first));
     }
     if !out.status.success() {
@@ -92,8 +73,43 @@ pub fn build(workspace: &Path, package: &str) -> Result<Build> {
             .collect();
         bail!("cargo could not build {package}:\n{}", tail.join("\n"));
     }
-    executables.sort();
     Ok(Build::Ok(executables))
+}
+
+/// The test executables and the distinct compiler errors in cargo's JSON
+/// messages. The same error comes twice when a library is built both as
+/// itself and as its unit-test harness (`cargo test` builds both): it is
+/// one error to the learner, so errors are counted once by their text.
+fn read_build(json_lines: &str) -> (Vec<PathBuf>, Vec<CompileError>) {
+    let mut executables = Vec::new();
+    let mut errors: Vec<CompileError> = Vec::new();
+    for line in json_lines.lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match msg["reason"].as_str() {
+            Some("compiler-artifact") => {
+                let is_test = msg["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"));
+                if let (true, Some(exe)) = (is_test, msg["executable"].as_str()) {
+                    executables.push(PathBuf::from(exe));
+                }
+            }
+            Some("compiler-message") if msg["message"]["level"] == "error" => {
+                let error = compile_error(&msg["message"]);
+                // Older rustc ends with "error: aborting due to N previous
+                // errors", which is a count, not an error.
+                let summary = error.rendered.starts_with("error: aborting");
+                if !summary && !errors.iter().any(|e| e.rendered == error.rendered) {
+                    errors.push(error);
+                }
+            }
+            _ => {}
+        }
+    }
+    executables.sort();
+    (executables, errors)
 }
 
 fn compile_error(message: &Value) -> CompileError {
@@ -287,7 +303,7 @@ pub fn parse(out: &str) -> BTreeMap<String, (bool, String)> {
         if let Some(name) = current.take()
             && let Some(entry) = results.get_mut(&name)
         {
-            entry.1 = text.trim_end().to_owned();
+            entry.1 = failure::tidy(text.trim_end());
         }
         text.clear();
     };
@@ -359,6 +375,22 @@ mod tests {
             (false, "assertion failed\nleft: 1".to_owned())
         );
         assert!(!r.contains_key("t01_3_c"));
+    }
+
+    #[test]
+    fn one_error_reported_twice_counts_once() {
+        // `cargo test` builds the library as itself and as its test
+        // harness: rustc reports the same error once for each.
+        let error = r#"{"reason":"compiler-message","message":{"level":"error","rendered":"error[E0308]: mismatched types\n --> src/lib.rs:1:32","spans":[{"is_primary":true,"file_name":"src/lib.rs","line_start":1}]}}"#;
+        let note = r#"{"reason":"compiler-message","message":{"level":"failure-note","rendered":"For more information…","spans":[]}}"#;
+        let abort = r#"{"reason":"compiler-message","message":{"level":"error","rendered":"error: aborting due to 1 previous error","spans":[]}}"#;
+        let exe = r#"{"reason":"compiler-artifact","target":{"kind":["test"]},"executable":"/t/checks-1"}"#;
+        let out = [error, note, abort, error, note, exe, "not json"].join("\n");
+        let (exes, errors) = read_build(&out);
+        assert_eq!(exes, [PathBuf::from("/t/checks-1")]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 1);
+        assert_eq!(errors[0].file.as_deref(), Some(Path::new("src/lib.rs")));
     }
 
     #[test]

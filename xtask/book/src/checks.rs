@@ -7,10 +7,12 @@
 //! they return into `file:line: problem` lines.
 //!
 //! Everything here works on strings and returns values: no file system,
-//! so each rule has a unit test below.
+//! so each rule has a unit test below. Markdown is read by `markdown`,
+//! with mdBook's own parser.
 
-use crate::markers;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use crate::markdown;
+use shared::markers;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One problem found in the book, at a place a reader can jump to.
@@ -217,123 +219,13 @@ pub fn check_selection(selection: &Selection<'_>, path: &str, text: &str) -> Opt
     }
 }
 
-// ------------------------------------------------------------ markdown
+// ------------------------------------------------------------ links
 
-/// The lines of a Markdown text that are not inside a fenced code block,
-/// with their 1-based numbers. Fence lines themselves are left out.
-pub fn prose_lines(markdown: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut fence: Option<(char, usize)> = None;
-    for (index, line) in markdown.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        let opening = [('`', "```"), ('~', "~~~")]
-            .into_iter()
-            .find(|(_, three)| indent <= 3 && trimmed.starts_with(three))
-            .map(|(ch, _)| (ch, trimmed.chars().take_while(|c| *c == ch).count()));
-        match (fence, opening) {
-            (None, Some(open)) => fence = Some(open),
-            (Some((ch, len)), Some((ch2, len2)))
-                if ch == ch2 && len2 >= len && trimmed.trim_end().len() == len2 =>
-            {
-                fence = None;
-            }
-            (None, None) => out.push((index + 1, line)),
-            (Some(_), _) => {}
-        }
-    }
-    out
-}
-
-/// `line` without its inline code spans (`` `like this` ``).
-pub fn without_code_spans(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(start) = rest.find('`') {
-        out.push_str(&rest[..start]);
-        let ticks = rest[start..].chars().take_while(|c| *c == '`').count();
-        let after = &rest[start + ticks..];
-        let closing = "`".repeat(ticks);
-        match after.find(&closing) {
-            Some(end) => rest = &after[end + ticks..],
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A link in a chapter: `[text](target)` or a reference definition
-/// `[label]: target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub line: usize,
-    pub target: String,
-}
-
-/// The links of a chapter, outside code blocks and code spans.
-pub fn links(markdown: &str) -> Vec<Link> {
-    let mut found = Vec::new();
-    for (line_no, line) in prose_lines(markdown) {
-        let line = without_code_spans(line);
-        // Reference definitions: `[label]: target "title"`.
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[')
-            && !trimmed.starts_with("[^")
-            && let Some(close) = trimmed.find(']')
-            && trimmed[close + 1..].starts_with(':')
-        {
-            if let Some(target) = trimmed[close + 2..].split_whitespace().next() {
-                found.push(Link {
-                    line: line_no,
-                    target: unangle(target).to_owned(),
-                });
-            }
-            continue;
-        }
-        let mut rest = line.as_str();
-        while let Some(at) = rest.find("](") {
-            let after = &rest[at + 2..];
-            // The target ends at the `)` that balances the `(`.
-            let mut depth = 0usize;
-            let end = after
-                .char_indices()
-                .find(|&(_, c)| match c {
-                    '(' => {
-                        depth += 1;
-                        false
-                    }
-                    ')' if depth == 0 => true,
-                    ')' => {
-                        depth -= 1;
-                        false
-                    }
-                    _ => false,
-                })
-                .map_or(after.len(), |(i, _)| i);
-            let inside = after[..end].trim();
-            // Drop an optional title: `(path "title")`.
-            let target = if inside.starts_with('<') {
-                inside.split('>').next().unwrap_or(inside)
-            } else {
-                inside.split_whitespace().next().unwrap_or("")
-            };
-            found.push(Link {
-                line: line_no,
-                target: unangle(target).to_owned(),
-            });
-            rest = &after[end.min(after.len())..];
-        }
-    }
-    found
-}
-
-fn unangle(target: &str) -> &str {
-    target.trim_start_matches('<').trim_end_matches('>')
-}
+// Headings, links and code blocks are read by `markdown` (pulldown-cmark,
+// as mdBook reads them). Includes are not Markdown: mdBook expands them in
+// the raw text before parsing — inside code blocks too — so they are found
+// in the raw text above.
+pub use crate::markdown::{Link, heading_ids, links};
 
 /// Links that point outside the book's files: `https:`, `mailto:` and the
 /// like, and pure `#fragment` links within the page.
@@ -354,109 +246,6 @@ pub fn split_fragment(target: &str) -> (&str, Option<&str>) {
         Some((path, fragment)) => (path, Some(fragment)),
         None => (target, None),
     }
-}
-
-/// An ATX heading (`## Title`) outside code blocks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Heading {
-    pub line: usize,
-    pub level: usize,
-    /// The heading's text as written (inline markup included).
-    pub text: String,
-}
-
-/// The headings of a chapter.
-pub fn headings(markdown: &str) -> Vec<Heading> {
-    let mut found = Vec::new();
-    for (line_no, line) in prose_lines(markdown) {
-        let trimmed = line.trim_start();
-        if line.len() - trimmed.len() > 3 {
-            continue;
-        }
-        let level = trimmed.chars().take_while(|c| *c == '#').count();
-        if !(1..=6).contains(&level) {
-            continue;
-        }
-        let rest = &trimmed[level..];
-        if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
-            continue;
-        }
-        // A closing run of `#`s is not part of the text.
-        let text = rest.trim();
-        let text = match text.trim_end_matches('#') {
-            stripped if stripped.is_empty() || stripped.ends_with([' ', '\t']) => {
-                stripped.trim_end()
-            }
-            _ => text,
-        };
-        found.push(Heading {
-            line: line_no,
-            level,
-            text: text.to_owned(),
-        });
-    }
-    found
-}
-
-/// The text a reader sees for a heading written as `text`: without code
-/// ticks, emphasis stars, HTML tags, and with links reduced to their text.
-pub fn plain_text(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '`' | '*' => {}
-            '<' => {
-                // An HTML tag: skip to its end.
-                for c in chars.by_ref() {
-                    if c == '>' {
-                        break;
-                    }
-                }
-            }
-            ']' if chars.peek() == Some(&'(') => {
-                for c in chars.by_ref() {
-                    if c == ')' {
-                        break;
-                    }
-                }
-            }
-            '[' => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// mdBook's id for a heading whose visible text is `text`: lowercase, each
-/// whitespace character becomes `-`, and any other character that is not
-/// alphanumeric, `-` or `_` is dropped.
-pub fn heading_id(text: &str) -> String {
-    text.trim()
-        .to_lowercase()
-        .chars()
-        .filter_map(|c| match c {
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-            c if c.is_whitespace() => Some('-'),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The ids mdBook gives the headings of a chapter, made unique the way it
-/// does (`id`, `id-1`, `id-2`, …).
-pub fn heading_ids(markdown: &str) -> HashSet<String> {
-    let mut used = HashSet::new();
-    for heading in headings(markdown) {
-        let id = heading_id(&plain_text(&heading.text));
-        if !used.insert(id.clone()) {
-            let mut n = 1;
-            while !used.insert(format!("{id}-{n}")) {
-                n += 1;
-            }
-        }
-    }
-    used
 }
 
 // ------------------------------------------------------------ SUMMARY.md
@@ -513,14 +302,11 @@ pub fn task_markers(source: &str) -> Vec<(usize, &str)> {
 /// The headings of a chapter that name a task: `## 01.3 — The sync pipe`.
 /// Any heading level from 2 down counts; the id is the first word.
 pub fn task_headings(markdown: &str) -> Vec<(usize, String)> {
-    headings(markdown)
+    markdown::headings(markdown)
         .into_iter()
         .filter(|heading| heading.level >= 2)
         .filter_map(|heading| {
-            let first = plain_text(&heading.text)
-                .split_whitespace()
-                .next()?
-                .to_owned();
+            let first = heading.text.split_whitespace().next()?.to_owned();
             markers::is_task_id(&first).then_some((heading.line, first))
         })
         .collect()
@@ -762,37 +548,6 @@ mod tests {
     }
 
     #[test]
-    fn code_blocks_are_not_prose() {
-        let md = "a\n````console\n[x](gone.md)\n```\nstill code\n````\nb\n~~~\n~~~\nc";
-        let lines: Vec<usize> = prose_lines(md).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(lines, [1, 7, 10]);
-    }
-
-    #[test]
-    fn code_spans_are_removed() {
-        assert_eq!(without_code_spans("a `[x](y.md)` b ``c ` d`` e"), "a  b  e");
-        assert_eq!(without_code_spans("an `unclosed span"), "an `unclosed span");
-    }
-
-    #[test]
-    fn links_are_found_outside_code() {
-        let md = "See [one](one.md#part), [two](<two words.md>) and [w](https://x.y/(z)).\n\
-                  `[no](no.md)`\n```\n[no](no.md)\n```\n[ref]: ../solutions/a.rs \"title\"\n[t](f(1).md \"t\")";
-        let targets: Vec<(usize, String)> =
-            links(md).into_iter().map(|l| (l.line, l.target)).collect();
-        assert_eq!(
-            targets,
-            [
-                (1, "one.md#part".to_owned()),
-                (1, "two words.md".to_owned()),
-                (1, "https://x.y/(z)".to_owned()),
-                (6, "../solutions/a.rs".to_owned()),
-                (7, "f(1).md".to_owned()),
-            ]
-        );
-    }
-
-    #[test]
     fn external_links_are_skipped() {
         for target in ["https://example.org", "http://a", "mailto:a@b", "#frag", ""] {
             assert!(is_external(target), "{target}");
@@ -802,22 +557,6 @@ mod tests {
         }
         assert_eq!(split_fragment("a.md#b"), ("a.md", Some("b")));
         assert_eq!(split_fragment("a.md"), ("a.md", None));
-    }
-
-    #[test]
-    fn heading_ids_follow_mdbook() {
-        assert_eq!(heading_id("01.3 — The sync pipe"), "013--the-sync-pipe");
-        assert_eq!(heading_id("How to check"), "how-to-check");
-        assert_eq!(heading_id("fork, exec & wait_pid()"), "fork-exec--wait_pid");
-        assert_eq!(
-            plain_text("The `128 + N` [rule](x.md) <em>now</em>"),
-            "The 128 + N rule now"
-        );
-        let md = "# Title\n## Hints\n### Hints ###\n```\n# not a heading\n```\n#not either\n## `code` here\n";
-        let ids = heading_ids(md);
-        let mut ids: Vec<_> = ids.into_iter().collect();
-        ids.sort();
-        assert_eq!(ids, ["code-here", "hints", "hints-1", "title"]);
     }
 
     #[test]

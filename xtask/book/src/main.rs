@@ -23,11 +23,7 @@
 mod checks;
 mod files;
 mod log;
-// The task markers are read by the same code as `cargo xtask sync`'s (this
-// crate is kept apart from xtask only so that `check` never builds mdBook).
-#[path = "../../src/markers.rs"]
-#[allow(dead_code)] // the book uses only the marker readers
-mod markers;
+mod markdown;
 mod serve;
 
 use std::path::{Path, PathBuf};
