@@ -96,7 +96,7 @@ pub fn spawn(
     // TASK 03.8: run the rootfs steps, in order, in the child after lab 02's
     let fail_at = config.fail_at;
     let mut steps = || -> StepResult {
-        step(fail_at, STEP_PRIVATE, mounts::make_private)?;
+        step(fail_at, STEP_PRIVATE, || mounts::make_private(&layout))?;
         step(fail_at, STEP_BIND, || mounts::bind_root(&layout))?;
         step(fail_at, STEP_PROC_SYS, || mounts::mount_proc_sys(&layout))?;
         step(fail_at, STEP_DEV, || dev::mount_dev(&layout))?;
@@ -104,7 +104,7 @@ pub fn spawn(
             RootMode::Pivot => pivot::pivot(&layout),
             RootMode::UnsafeChroot => pivot::chroot_only(&layout),
         })?;
-        step(fail_at, STEP_MASK, mask::mask_paths)
+        step(fail_at, STEP_MASK, || mask::mask_paths(&layout))
     };
     Ok(namespaces::spawn::spawn_with(
         cmd, config, step_name, &mut steps,
