@@ -12,7 +12,6 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::os::unix::process::CommandExt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -65,27 +64,30 @@ type Action = Box<dyn Fn(&Layout) -> Result<(), Errno> + Send + Sync>;
 struct Step {
     /// The function's name, or what the check does.
     name: &'static str,
-    /// "task 03.5 (src/dev.rs)", or "the check itself".
+    /// "task 03.5, src/dev.rs", or "the check itself".
     whose: &'static str,
     run: Action,
 }
 
+/// The shape of every step of the lab.
+type StepFn = fn(&Layout) -> Result<(), Errno>;
+
 /// The lab's steps, in the order `spawn` runs them, each with its task.
-const LAB_STEPS: [(&str, &str, fn(&Layout) -> Result<(), Errno>); 6] = [
+const LAB_STEPS: [(&str, &str, StepFn); 6] = [
     (
         "make_private",
-        "task 03.2 (src/mounts.rs)",
+        "task 03.2, src/mounts.rs",
         mounts::make_private,
     ),
-    ("bind_root", "task 03.3 (src/mounts.rs)", mounts::bind_root),
+    ("bind_root", "task 03.3, src/mounts.rs", mounts::bind_root),
     (
         "mount_proc_sys",
-        "task 03.4 (src/mounts.rs)",
+        "task 03.4, src/mounts.rs",
         mounts::mount_proc_sys,
     ),
-    ("mount_dev", "task 03.5 (src/dev.rs)", dev::mount_dev),
-    ("pivot", "task 03.6 (src/pivot.rs)", pivot::pivot),
-    ("mask_paths", "task 03.7 (src/mask.rs)", mask::mask_paths),
+    ("mount_dev", "task 03.5, src/dev.rs", dev::mount_dev),
+    ("pivot", "task 03.6, src/pivot.rs", pivot::pivot),
+    ("mask_paths", "task 03.7, src/mask.rs", mask::mask_paths),
 ];
 
 /// The lab's steps of tasks 03.2 up to `last` (e.g. "03.4"), in order.
@@ -137,31 +139,31 @@ impl std::fmt::Display for StepFailure {
 const TAG_PID: u8 = b'p';
 const TAG_START: u8 = b's';
 const TAG_ERRNO: u8 = b'e';
-const TAG_PANIC: u8 = b'x'; // the value is the length of the message that follows
+const TAG_DONE: u8 = b'd';
 const UNSHARE: u8 = u8::MAX; // the index of the check's `unshare`
 
 /// Write a record (in the forked child: one `write`, no allocation).
-fn send(fd: RawFd, tag: u8, index: u8, value: i32, text: &[u8]) {
-    let mut record = [0u8; 8 + 160];
-    let text = &text[..text.len().min(160)];
+fn send(fd: RawFd, tag: u8, index: u8, value: i32) {
+    let mut record = [0u8; 8];
     record[0] = tag;
     record[1] = index;
     record[4..8].copy_from_slice(&value.to_le_bytes());
-    record[8..8 + text.len()].copy_from_slice(text);
     // SAFETY: writing our own buffer to a pipe we own; a pipe write of
     // this size is atomic.
-    unsafe { libc::write(fd, record.as_ptr().cast(), 8 + text.len()) };
+    unsafe { libc::write(fd, record.as_ptr().cast(), record.len()) };
 }
 
-/// The text of a panic's payload (`todo!("03.5: …")` gives a `String`).
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> &[u8] {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        text.as_bytes()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.as_bytes()
-    } else {
-        b"(a panic without a message)"
-    }
+/// The panic message in a child's stderr: std's forked child aborts on a
+/// panic (a `todo!()`), after printing "aborting due to panic at FILE:…"
+/// and the message.
+fn panic_message(stderr: &str) -> String {
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("panic"));
+    let at = lines
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("aborting due to ");
+    let message = lines.next().unwrap_or("");
+    format!("{message} ({at})")
 }
 
 /// Run `steps` in a child that std forks into new mount and UTS
@@ -183,33 +185,27 @@ fn try_after_steps(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: std's fork runs this in the child. It makes system calls; a
-    // step that panics (a `todo!()`) is caught here and reported.
+    // SAFETY: std's fork runs this in the child, which only makes system
+    // calls. A step that panics (a `todo!()`) aborts the child: its records
+    // say which step was running.
     unsafe {
         cmd.pre_exec(move || {
-            send(fd, TAG_PID, 0, getpid().as_raw(), b"");
+            send(fd, TAG_PID, 0, getpid().as_raw());
             // UTS too: a write to /proc/sys/kernel/hostname that should have
             // been refused must not rename the host.
             if let Err(errno) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS) {
-                send(fd, TAG_ERRNO, UNSHARE, errno as i32, b"");
+                send(fd, TAG_ERRNO, UNSHARE, errno as i32);
                 return Err(errno.into());
             }
             for (index, step) in steps.iter().enumerate() {
                 let index = index as u8;
-                send(fd, TAG_START, index, 0, b"");
-                match catch_unwind(AssertUnwindSafe(|| (step.run)(&layout_in_child))) {
-                    Ok(Ok(())) => {}
-                    Ok(Err(errno)) => {
-                        send(fd, TAG_ERRNO, index, errno as i32, b"");
-                        return Err(errno.into());
-                    }
-                    Err(payload) => {
-                        let text = panic_text(payload.as_ref());
-                        send(fd, TAG_PANIC, index, text.len() as i32, text);
-                        return Err(Errno::ECANCELED.into());
-                    }
+                send(fd, TAG_START, index, 0);
+                if let Err(errno) = (step.run)(&layout_in_child) {
+                    send(fd, TAG_ERRNO, index, errno as i32);
+                    return Err(errno.into());
                 }
             }
+            send(fd, TAG_DONE, 0, 0);
             Ok(())
         });
     }
@@ -262,24 +258,24 @@ fn try_after_steps(
             Some(errno),
         );
     }
-    if let Some((index, text)) = seen.panicked {
-        return fail(index, format!("panicked: {text}"), None);
-    }
+    let index = seen.started.unwrap_or(UNSHARE);
     if hung {
-        if let Some(child) = child.ok() {
+        if let Ok(child) = child {
             let _ = kit::run::wait(child, "the killed child", DEADLINE);
         }
-        let index = seen.started.unwrap_or(UNSHARE);
         return fail(index, format!("did not return within {DEADLINE:?}"), None);
     }
-    match child {
-        Ok(child) => Ok(kit::run::wait(
-            child,
-            &format!("{}", program.display()),
-            DEADLINE,
-        )),
-        Err(err) => panic!("cannot start {} after the steps: {err}", program.display()),
+    let child = child
+        .unwrap_or_else(|err| panic!("cannot start {} after the steps: {err}", program.display()));
+    let out = kit::run::wait(child, &program.display().to_string(), DEADLINE);
+    if !seen.done {
+        return fail(
+            index,
+            format!("panicked: {}", panic_message(&out.stderr)),
+            None,
+        );
     }
+    Ok(out)
 }
 
 /// [`try_after_steps`], failing the check with the step's failure.
@@ -294,7 +290,7 @@ struct Records {
     pid: Option<i32>,
     started: Option<u8>,
     failed: Option<(u8, Errno)>,
-    panicked: Option<(u8, String)>,
+    done: bool,
 }
 
 fn records(bytes: &[u8]) -> Records {
@@ -308,12 +304,7 @@ fn records(bytes: &[u8]) -> Records {
             TAG_PID => seen.pid = Some(value),
             TAG_START => seen.started = Some(index),
             TAG_ERRNO => seen.failed = Some((index, Errno::from_raw(value))),
-            TAG_PANIC => {
-                let len = usize::try_from(value).unwrap_or(0).min(rest.len());
-                let text = String::from_utf8_lossy(&rest[..len]).into_owned();
-                seen.panicked = Some((index, text));
-                rest = &rest[len..];
-            }
+            TAG_DONE => seen.done = true,
             _ => break,
         }
     }
@@ -901,12 +892,11 @@ fn t03_5_dev_pts_and_shm_are_filesystems_of_their_own() {
     ];
     let out = after_steps(&layout, lab_steps("03.5"), probe(), &args);
     let mounts = mounts_of(&report_of(&out));
-    let at = |name: &str| {
-        let point = dev_dir.join(name);
-        mount_at(&mounts, &point)
+    let at = |point: &Path| {
+        mount_at(&mounts, point)
             .unwrap_or_else(|| panic!("nothing is mounted on {}", point.display()))
     };
-    let dev = at("");
+    let dev = at(&dev_dir);
     let bind = mount_at(&mounts, &layout.root).expect("the rootfs's bind (03.3)");
     assert!(
         text(dev, "fs_type") == "tmpfs" && has_super_option(dev, "mode=755"),
@@ -924,7 +914,7 @@ fn t03_5_dev_pts_and_shm_are_filesystems_of_their_own() {
         "/dev must be mounted in the rootfs's bind: {}",
         show(dev)
     );
-    let pts = at("pts");
+    let pts = at(&dev_dir.join("pts"));
     assert!(
         text(pts, "fs_type") == "devpts"
             && has_super_option(pts, "ptmxmode=666")
@@ -932,7 +922,7 @@ fn t03_5_dev_pts_and_shm_are_filesystems_of_their_own() {
         "/dev/pts must be a devpts instance of its own with ptmxmode=0666 and mode=0620: {}",
         show(pts)
     );
-    let shm = at("shm");
+    let shm = at(&dev_dir.join("shm"));
     assert_eq!(
         text(shm, "fs_type"),
         "tmpfs",
