@@ -50,7 +50,7 @@ pub const READ_ONLY: [&str; 5] = [
 // ANCHOR: mask
 /// Mask [`MASKED`] and make [`READ_ONLY`] read-only (after `pivot_root`).
 pub fn mask_paths(_layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.7: hide MASKED (/dev/null on files, empty ro tmpfs on dirs), remount READ_ONLY ro; all by fd
+    // TASK 03.7: by fd: /dev/null on MASKED files, ro tmpfs on MASKED dirs; remount READ_ONLY ro
     let root = target::open_root(c"/")?;
     // The last component is not followed: a mask covers that very file.
     for path in MASKED {

@@ -32,7 +32,7 @@ use crate::target;
 // ANCHOR: pivot
 /// Make the rootfs the root of this mount namespace and detach the host's.
 pub fn pivot(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.6: fchdir into the opened rootfs, pivot_root, detach the old root, chdir to the new /
+    // TASK 03.6: fchdir to the opened rootfs, pivot_root, detach the old root, chdir to /
     fchdir(target::open_root(&layout.root_c)?.as_fd())?; // the fd is closed at once
     pivot_root(".", ".")?;
     // The old root is now stacked on `.`: detach it (lazily, as it is busy).
