@@ -38,6 +38,7 @@ use nix::sys::stat::{Mode, SFlag, fstat};
 /// Every fd opened here: a handle on a file, never inherited across exec.
 const PATH_FD: OFlag = OFlag::O_PATH.union(OFlag::O_CLOEXEC);
 
+// ANCHOR: open
 /// Open the rootfs, `root` (an absolute host path with no symlink in it:
 /// [`crate::Layout`] made it canonical), as a directory. A symlink anywhere
 /// in it now is refused (`ELOOP`, or `ENOTDIR` for the last component)
@@ -75,6 +76,8 @@ pub fn open_in<P: ?Sized + NixPath>(
         result => result,
     }
 }
+
+// ANCHOR_END: open
 
 /// The fallback of [`open_in`] for kernels without `openat2`: one
 /// component at a time, each opened with `O_NOFOLLOW`; a symlink is refused
@@ -159,6 +162,7 @@ impl FdPath {
     }
 }
 
+// ANCHOR: mount_on
 /// `mount(2)` on the file `target` holds. `source` is a path (or a word for
 /// a pseudo-filesystem); for a bind of another fd, pass its [`FdPath`].
 pub fn mount_on<S: ?Sized + NixPath>(
@@ -185,6 +189,8 @@ pub fn mount_in<P: ?Sized + NixPath>(
     // The source of a pseudo-filesystem is free text: its type, as Docker.
     mount_on(target.as_fd(), Some(fstype), Some(fstype), flags, data)
 }
+
+// ANCHOR_END: mount_on
 
 #[cfg(test)]
 mod tests {
