@@ -49,8 +49,11 @@ pub fn open_root(root: &CStr) -> Result<OwnedFd, Errno> {
         .flags(flags)
         .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
     match openat2(AT_FDCWD, root, how) {
-        // No openat2: the last component at least is not followed.
-        Err(Errno::ENOSYS) => open(root, flags, Mode::empty()),
+        // No openat2: walk it from `/`, refusing every symlink.
+        Err(Errno::ENOSYS) => {
+            let top = open(c"/", PATH_FD | OFlag::O_DIRECTORY, Mode::empty())?;
+            walk_in(top.as_fd(), root, OFlag::O_DIRECTORY)
+        }
         result => result,
     }
 }
@@ -220,7 +223,7 @@ mod tests {
     #[test]
     fn a_link_resolves_inside_the_root_or_is_refused() {
         let tmp = dir();
-        let root_path = tmp.path().join("root");
+        let root_path = tmp.path().canonicalize().unwrap().join("root");
         std::fs::create_dir_all(root_path.join("etc")).unwrap();
         std::fs::create_dir_all(tmp.path().join("etc")).unwrap();
         symlink("/etc", root_path.join("proc")).unwrap();
@@ -264,6 +267,10 @@ mod tests {
         let top = walk_in(root.as_fd(), c"/", OFlag::O_DIRECTORY).unwrap();
         let meta = std::fs::metadata(&root_path).unwrap();
         assert_eq!(inode(&top), (meta.dev(), meta.ino()));
+        // open_root's fallback: the rootfs's path walked from the host's `/`.
+        let slash = open(c"/", PATH_FD | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        let walked_root = walk_in(slash.as_fd(), &c_root, OFlag::O_DIRECTORY).unwrap();
+        assert_eq!(inode(&walked_root), inode(&root));
     }
 
     #[test]
