@@ -79,7 +79,6 @@ pub fn open_in<P: ?Sized + NixPath>(
     }
 }
 
-
 /// The fallback of [`open_in`] for kernels without `openat2`: one
 /// component at a time, each opened with `O_NOFOLLOW`; a symlink is refused
 /// (`ENOTDIR` where a directory is needed, else `ELOOP`), and so is `..`
@@ -189,7 +188,6 @@ pub fn mount_in<P: ?Sized + NixPath>(
     // The source of a pseudo-filesystem is free text: its type, as Docker.
     mount_on(target.as_fd(), Some(fstype), Some(fstype), flags, data)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -79,7 +79,6 @@ pub fn open_in<P: ?Sized + NixPath>(
         result => result,
     }
 }
-
 // ANCHOR_END: open
 
 /// The fallback of [`open_in`] for kernels without `openat2`: one
@@ -192,7 +191,6 @@ pub fn mount_in<P: ?Sized + NixPath>(
     // The source of a pseudo-filesystem is free text: its type, as Docker.
     mount_on(target.as_fd(), Some(fstype), Some(fstype), flags, data)
 }
-
 // ANCHOR_END: mount_on
 
 #[cfg(test)]
