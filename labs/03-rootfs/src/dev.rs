@@ -9,65 +9,68 @@
 //! minor); `mknod(2)` makes one. Creating device nodes is forbidden inside
 //! a user namespace, so there (rootless) the host's node is bind-mounted
 //! onto an empty file instead, as runc does.
+//!
+//! Everything is created *relative to an fd of the new `/dev`* (`mknodat`,
+//! `mkdirat`, `symlinkat`), never by host path: see [`crate::target`].
+
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
-use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{Mode, SFlag, makedev, mknod, umask};
-use nix::unistd::mkdir;
+use nix::fcntl::{OFlag, openat};
+use nix::mount::MsFlags;
+use nix::sys::stat::{Mode, SFlag, makedev, mkdirat, mknodat, umask};
+use nix::unistd::symlinkat;
 
 use crate::layout::{DEVICES, LINKS, Layout};
-
-const NONE: Option<&str> = None;
+use crate::target;
 
 /// Mount a tmpfs on the rootfs's `/dev` and fill it.
 pub fn mount_dev(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.5: a tmpfs /dev with the device nodes, devpts, shm and the fd symlinks
-    todo!("03.5: a tmpfs /dev with the device nodes, devpts, shm and the fd symlinks")
+    // TASK 03.5: mount a tmpfs on dev, open it again (the new mount), fill it with no umask
+    todo!("03.5: mount a tmpfs on dev, open it again (the new mount), fill it with no umask")
     // END TASK 03.5
 }
 
-fn fill_dev(layout: &Layout) -> Result<(), Errno> {
+/// Fill the fresh tmpfs `dev` (an fd on its top directory).
+fn fill_dev(dev: BorrowedFd) -> Result<(), Errno> {
     let rw_all = Mode::from_bits_truncate(0o666);
-    for (device, path) in DEVICES.iter().zip(&layout.devices) {
-        match mknod(
-            path.as_path(),
-            SFlag::S_IFCHR,
-            rw_all,
-            makedev(device.major, device.minor),
-        ) {
+    for device in DEVICES {
+        let number = makedev(device.major, device.minor);
+        match mknodat(dev, device.name, SFlag::S_IFCHR, rw_all, number) {
             Ok(()) => {}
-            // In a user namespace: bind the host's node instead.
+            // In a user namespace: bind the host's node on an empty file.
             Err(Errno::EPERM) => {
-                drop(open(
-                    path.as_path(),
-                    OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-                    rw_all,
-                )?);
-                mount(Some(device.host), path, NONE, MsFlags::MS_BIND, NONE)?;
+                let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+                let file = openat(dev, device.name, flags, rw_all)?;
+                target::mount_on(
+                    file.as_fd(),
+                    Some(device.host),
+                    None,
+                    MsFlags::MS_BIND,
+                    None,
+                )?;
             }
             Err(errno) => return Err(errno),
         }
     }
-    mkdir(&layout.dev_pts, Mode::from_bits_truncate(0o755))?;
-    mount(
-        Some("devpts"),
-        &layout.dev_pts,
-        Some("devpts"),
+    mkdirat(dev, c"pts", Mode::from_bits_truncate(0o755))?;
+    target::mount_in(
+        dev,
+        c"pts",
+        "devpts",
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620"),
     )?;
-    mkdir(&layout.dev_shm, Mode::from_bits_truncate(0o1777))?;
-    mount(
-        Some("shm"),
-        &layout.dev_shm,
-        Some("tmpfs"),
+    mkdirat(dev, c"shm", Mode::from_bits_truncate(0o1777))?;
+    target::mount_in(
+        dev,
+        c"shm",
+        "tmpfs",
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("mode=1777,size=65536k"),
     )?;
-    for ((_, target), link) in LINKS.iter().zip(&layout.links) {
-        std::os::unix::fs::symlink(target, link)
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    for (name, link_target) in LINKS {
+        symlinkat(link_target, dev, name)?;
     }
     Ok(())
 }

@@ -1,12 +1,16 @@
-//! The rootfs, checked, and every path the child's steps need.
+//! The rootfs, checked, and what the child's steps need to find it.
 //!
 //! The child runs between `clone` and exec, where it must not allocate (see
-//! lab 01), and joining paths allocates. So the parent checks the rootfs
-//! and computes every path up front; the child only makes system calls
-//! with them.
+//! lab 01), and building a path allocates. So the parent checks the rootfs
+//! and keeps its path as a C string, ready for system calls. Everything
+//! *under* the rootfs is named relative to it, by constants (`c"proc"`,
+//! [`DEVICES`]…): the child opens the rootfs once and reaches the rest
+//! through file descriptors (see [`crate::target`]), never by host path.
 
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -14,84 +18,78 @@ use crate::error::Error;
 /// A character device node of the container's `/dev`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Device {
-    pub name: &'static str,
+    /// Its name in `/dev`.
+    pub name: &'static CStr,
     pub major: u64,
     pub minor: u64,
     /// The host's node, bind-mounted where `mknod` is not allowed.
-    pub host: &'static str,
+    pub host: &'static CStr,
 }
 
 /// The device nodes every container gets, as runc makes them: the same
 /// major and minor numbers as the host's, so they are the same devices.
 pub const DEVICES: [Device; 6] = [
     Device {
-        name: "null",
+        name: c"null",
         major: 1,
         minor: 3,
-        host: "/dev/null",
+        host: c"/dev/null",
     },
     Device {
-        name: "zero",
+        name: c"zero",
         major: 1,
         minor: 5,
-        host: "/dev/zero",
+        host: c"/dev/zero",
     },
     Device {
-        name: "full",
+        name: c"full",
         major: 1,
         minor: 7,
-        host: "/dev/full",
+        host: c"/dev/full",
     },
     Device {
-        name: "random",
+        name: c"random",
         major: 1,
         minor: 8,
-        host: "/dev/random",
+        host: c"/dev/random",
     },
     Device {
-        name: "urandom",
+        name: c"urandom",
         major: 1,
         minor: 9,
-        host: "/dev/urandom",
+        host: c"/dev/urandom",
     },
     Device {
-        name: "tty",
+        name: c"tty",
         major: 5,
         minor: 0,
-        host: "/dev/tty",
+        host: c"/dev/tty",
     },
 ];
 
 /// The symlinks of `/dev`: name → target.
-pub const LINKS: [(&str, &str); 5] = [
-    ("fd", "/proc/self/fd"),
-    ("stdin", "/proc/self/fd/0"),
-    ("stdout", "/proc/self/fd/1"),
-    ("stderr", "/proc/self/fd/2"),
-    ("ptmx", "pts/ptmx"),
+pub const LINKS: [(&CStr, &CStr); 5] = [
+    (c"fd", c"/proc/self/fd"),
+    (c"stdin", c"/proc/self/fd/0"),
+    (c"stdout", c"/proc/self/fd/1"),
+    (c"stderr", c"/proc/self/fd/2"),
+    (c"ptmx", c"pts/ptmx"),
 ];
 
 /// The mount points a rootfs must have (created when missing).
 pub const MOUNT_POINTS: [&str; 3] = ["proc", "sys", "dev"];
 
-/// A checked rootfs and the host paths of everything inside it.
+/// A checked rootfs.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// The rootfs, canonical: no symlink in it, absolute.
     pub root: PathBuf,
-    pub proc: PathBuf,
-    pub sys: PathBuf,
-    pub dev: PathBuf,
-    pub dev_pts: PathBuf,
-    pub dev_shm: PathBuf,
-    /// Where each of [`DEVICES`] goes, in the same order.
-    pub devices: Vec<PathBuf>,
-    /// Where each of [`LINKS`] goes, in the same order.
-    pub links: Vec<PathBuf>,
+    /// The same path as a C string, for the child's system calls.
+    pub root_c: CString,
 }
 
 impl Layout {
-    /// Check `rootfs` and plan its paths. Errors say what is wrong and come
+    /// Check `rootfs`. Errors say what is wrong and come
     /// before any namespace or mount exists. Missing mount points (`/proc`,
     /// `/sys`, `/dev`) are created in the rootfs, as Docker does.
     pub fn new(rootfs: &Path) -> Result<Layout, Error> {
@@ -125,16 +123,8 @@ impl Layout {
                 Err(e) => return Err(fail(format!("/{name}: {e}"))),
             }
         }
-        let dev = root.join("dev");
-        Ok(Layout {
-            proc: root.join("proc"),
-            sys: root.join("sys"),
-            dev_pts: dev.join("pts"),
-            dev_shm: dev.join("shm"),
-            devices: DEVICES.iter().map(|d| dev.join(d.name)).collect(),
-            links: LINKS.iter().map(|(name, _)| dev.join(name)).collect(),
-            dev,
-            root,
-        })
+        let root_c = CString::new(root.as_os_str().as_bytes())
+            .map_err(|_| fail("holds a NUL byte".into()))?;
+        Ok(Layout { root, root_c })
     }
 }

@@ -7,14 +7,21 @@
 //! an empty read-only tmpfs. Some others stay readable but are made
 //! read-only (`/proc/sys`, `/proc/sysrq-trigger`, …). A path the kernel
 //! does not have is skipped.
+//!
+//! This runs after `pivot_root`: `/` is the rootfs. Each path is still
+//! opened inside it by fd (see [`crate::target`]) and mounted on through
+//! its fd, so a symlink cannot send a mask somewhere else.
+
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{SFlag, lstat};
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::{SFlag, fstat};
 
+use crate::layout::Layout;
 use crate::mounts::PSEUDO;
-
-const NONE: Option<&str> = None;
+use crate::target::{self, FdPath};
 
 /// Hidden: read empty.
 pub const MASKED: [&str; 11] = [
@@ -41,8 +48,8 @@ pub const READ_ONLY: [&str; 5] = [
 ];
 
 /// Mask [`MASKED`] and make [`READ_ONLY`] read-only (after `pivot_root`).
-pub fn mask_paths() -> Result<(), Errno> {
-    // TASK 03.7: hide MASKED (/dev/null on files, empty tmpfs on dirs), remount READ_ONLY ro
-    todo!("03.7: hide MASKED (/dev/null on files, empty tmpfs on dirs), remount READ_ONLY ro")
+pub fn mask_paths(_layout: &Layout) -> Result<(), Errno> {
+    // TASK 03.7: by fd: /dev/null on MASKED files, ro tmpfs on MASKED dirs; remount READ_ONLY ro
+    todo!("03.7: by fd: /dev/null on MASKED files, ro tmpfs on MASKED dirs; remount READ_ONLY ro")
     // END TASK 03.7
 }

@@ -16,16 +16,23 @@
 //! that mounts it: mounted from inside the new one, `/proc` lists only the
 //! container's processes. sysfs is mounted read-only: it exposes the host's
 //! devices and kernel settings.
+//!
+//! **By fd, not by path.** The rootfs is opened once per step and every
+//! mount point under it is reached through [`target`]: resolved inside the
+//! rootfs by the kernel, and mounted on through `/proc/self/fd/N`.
+
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 
 use crate::layout::Layout;
+use crate::target::{self, FdPath};
 
 const NONE: Option<&str> = None;
 
 /// Make every mount of this mount namespace private, recursively.
-pub fn make_private() -> Result<(), Errno> {
+pub fn make_private(_layout: &Layout) -> Result<(), Errno> {
     // TASK 03.2: make every mount private, recursively, so nothing propagates to the host
     todo!("03.2: make every mount private, recursively, so nothing propagates to the host")
     // END TASK 03.2
@@ -33,8 +40,8 @@ pub fn make_private() -> Result<(), Errno> {
 
 /// Bind-mount the rootfs onto itself, so that it is a mount point.
 pub fn bind_root(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.3: bind-mount the rootfs onto itself (recursively) to make it a mount point
-    todo!("03.3: bind-mount the rootfs onto itself (recursively) to make it a mount point")
+    // TASK 03.3: open the rootfs and bind it onto itself, recursively, through its fd
+    todo!("03.3: open the rootfs and bind it onto itself, recursively, through its fd")
     // END TASK 03.3
 }
 
@@ -46,7 +53,7 @@ pub const PSEUDO: MsFlags = MsFlags::MS_NOSUID
 
 /// Mount a new procfs on the rootfs's `/proc` and sysfs, read-only, on `/sys`.
 pub fn mount_proc_sys(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.4: mount proc on /proc, and sysfs read-only on /sys (nosuid, nodev, noexec)
-    todo!("03.4: mount proc on /proc, and sysfs read-only on /sys (nosuid, nodev, noexec)")
+    // TASK 03.4: open the rootfs; mount proc, and sysfs read-only, in it (nosuid, nodev, noexec)
+    todo!("03.4: open the rootfs; mount proc, and sysfs read-only, in it (nosuid, nodev, noexec)")
     // END TASK 03.4
 }

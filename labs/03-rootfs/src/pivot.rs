@@ -15,24 +15,31 @@
 //! root: with the current directory at the new root, both become `.`; the
 //! old root ends up mounted *on top of* the new one, and `umount2(".",
 //! MNT_DETACH)` peels it off.
+//!
+//! The way in is `fchdir` on an fd of the rootfs (see [`crate::target`]),
+//! not `chdir` by path: the directory is the one opened, whatever its path
+//! names by then.
+
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, umount2};
-use nix::unistd::{chdir, chroot, pivot_root};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 
 use crate::layout::Layout;
+use crate::target;
 
 /// Make the rootfs the root of this mount namespace and detach the host's.
 pub fn pivot(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.6: pivot_root into the rootfs, detach the old root, chdir to the new /
-    todo!("03.6: pivot_root into the rootfs, detach the old root, chdir to the new /")
+    // TASK 03.6: fchdir to the opened rootfs, pivot_root, detach the old root, chdir to /
+    todo!("03.6: fchdir to the opened rootfs, pivot_root, detach the old root, chdir to /")
     // END TASK 03.6
 }
 
 /// Only `chroot` into the rootfs — **unsafe**: kept to show the breakout
 /// (`dockyard run --unsafe-chroot`). Never use it for a real container.
 pub fn chroot_only(layout: &Layout) -> Result<(), Errno> {
-    chdir(&layout.root)?;
+    fchdir(target::open_root(&layout.root_c)?.as_fd())?;
     chroot(".")?;
     chdir("/")
 }

@@ -20,6 +20,7 @@
 //! | [`pivot`]   | `pivot_root`, and why `chroot` is not enough            | 03.6 |
 //! | [`mask`]    | masked and read-only paths, as runc sets them           | 03.7 |
 //! | [`spawn`]   | the steps, in order, in the child                       | 03.8 |
+//! | [`target`]  | mount targets opened by fd, inside the rootfs (given)   | — |
 
 pub mod cli;
 pub mod dev;
@@ -30,6 +31,7 @@ pub mod mounts;
 pub mod pivot;
 pub mod resolve;
 pub mod spawn;
+pub mod target;
 
 pub use error::Error;
 pub use layout::Layout;

@@ -7,14 +7,21 @@
 //! an empty read-only tmpfs. Some others stay readable but are made
 //! read-only (`/proc/sys`, `/proc/sysrq-trigger`, …). A path the kernel
 //! does not have is skipped.
+//!
+//! This runs after `pivot_root`: `/` is the rootfs. Each path is still
+//! opened inside it by fd (see [`crate::target`]) and mounted on through
+//! its fd, so a symlink cannot send a mask somewhere else.
+
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{SFlag, lstat};
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::{SFlag, fstat};
 
+use crate::layout::Layout;
 use crate::mounts::PSEUDO;
-
-const NONE: Option<&str> = None;
+use crate::target::{self, FdPath};
 
 /// Hidden: read empty.
 pub const MASKED: [&str; 11] = [
@@ -42,37 +49,44 @@ pub const READ_ONLY: [&str; 5] = [
 
 // ANCHOR: mask
 /// Mask [`MASKED`] and make [`READ_ONLY`] read-only (after `pivot_root`).
-pub fn mask_paths() -> Result<(), Errno> {
-    // TASK 03.7: hide MASKED (/dev/null on files, empty tmpfs on dirs), remount READ_ONLY ro
+pub fn mask_paths(_layout: &Layout) -> Result<(), Errno> {
+    // TASK 03.7: by fd: /dev/null on MASKED files, ro tmpfs on MASKED dirs; remount READ_ONLY ro
+    let root = target::open_root(c"/")?;
+    // The last component is not followed: a mask covers that very file.
     for path in MASKED {
-        match lstat(path) {
+        let file = match target::open_in(root.as_fd(), path, OFlag::O_NOFOLLOW) {
             Err(Errno::ENOENT) => continue,
-            Err(errno) => return Err(errno),
-            Ok(stat)
-                if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR =>
-            {
-                mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_RDONLY, NONE)?
-            }
-            Ok(_) => mount(Some("/dev/null"), path, NONE, MsFlags::MS_BIND, NONE)?,
+            other => other?,
+        };
+        let kind = SFlag::from_bits_truncate(fstat(&file)?.st_mode) & SFlag::S_IFMT;
+        if kind == SFlag::S_IFDIR {
+            target::mount_on(
+                file.as_fd(),
+                Some("tmpfs"),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None,
+            )?;
+        } else {
+            let null = Some("/dev/null"); // the container's own, from 03.5
+            target::mount_on(file.as_fd(), null, None, MsFlags::MS_BIND, None)?;
         }
     }
     for path in READ_ONLY {
-        match lstat(path) {
+        let file = match target::open_in(root.as_fd(), path, OFlag::O_NOFOLLOW) {
             Err(Errno::ENOENT) => continue,
-            Err(errno) => return Err(errno),
-            Ok(_) => {}
-        }
-        // A bind mount can be made read-only only by remounting it. A
-        // remount sets the flags anew: keep /proc's nosuid, nodev, noexec.
-        mount(
-            Some(path),
-            path,
-            NONE,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            NONE,
-        )?;
+            other => other?,
+        };
+        // A bind mount can be made read-only only by remounting it.
+        let source = FdPath::new(file.as_fd());
+        let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        target::mount_on(file.as_fd(), Some(source.as_c_str()), None, bind, None)?;
+        // `file` still names what is *under* the new bind: open it again to
+        // reach the bind itself. A remount sets the flags anew: keep /proc's
+        // nosuid, nodev, noexec.
+        let bound = target::open_in(root.as_fd(), path, OFlag::O_NOFOLLOW)?;
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | PSEUDO;
-        mount(Some(path), path, NONE, ro, NONE)?;
+        target::mount_on(bound.as_fd(), None::<&str>, None, ro, None)?;
     }
     Ok(())
     // END TASK 03.7

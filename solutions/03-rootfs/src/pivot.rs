@@ -15,18 +15,25 @@
 //! root: with the current directory at the new root, both become `.`; the
 //! old root ends up mounted *on top of* the new one, and `umount2(".",
 //! MNT_DETACH)` peels it off.
+//!
+//! The way in is `fchdir` on an fd of the rootfs (see [`crate::target`]),
+//! not `chdir` by path: the directory is the one opened, whatever its path
+//! names by then.
+
+use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, umount2};
-use nix::unistd::{chdir, chroot, pivot_root};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 
 use crate::layout::Layout;
+use crate::target;
 
 // ANCHOR: pivot
 /// Make the rootfs the root of this mount namespace and detach the host's.
 pub fn pivot(layout: &Layout) -> Result<(), Errno> {
-    // TASK 03.6: pivot_root into the rootfs, detach the old root, chdir to the new /
-    chdir(&layout.root)?;
+    // TASK 03.6: fchdir to the opened rootfs, pivot_root, detach the old root, chdir to /
+    fchdir(target::open_root(&layout.root_c)?.as_fd())?; // the fd is closed at once
     pivot_root(".", ".")?;
     // The old root is now stacked on `.`: detach it (lazily, as it is busy).
     umount2(".", MntFlags::MNT_DETACH)?;
@@ -38,7 +45,7 @@ pub fn pivot(layout: &Layout) -> Result<(), Errno> {
 /// Only `chroot` into the rootfs — **unsafe**: kept to show the breakout
 /// (`dockyard run --unsafe-chroot`). Never use it for a real container.
 pub fn chroot_only(layout: &Layout) -> Result<(), Errno> {
-    chdir(&layout.root)?;
+    fchdir(target::open_root(&layout.root_c)?.as_fd())?;
     chroot(".")?;
     chdir("/")
 }

@@ -33,7 +33,8 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> Option<PathBuf> {
             _ => {
                 let next = at.join(&part);
                 let host = root.join(&next);
-                if fs::symlink_metadata(&host).ok()?.is_symlink() {
+                let meta = fs::symlink_metadata(&host).ok()?;
+                if meta.is_symlink() {
                     links += 1;
                     if links > MAX_LINKS {
                         return None;
@@ -42,8 +43,10 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> Option<PathBuf> {
                     // which is `at`; an absolute one starts with "/".
                     let target = fs::read_link(&host).ok()?;
                     pending.extend(components(&target).into_iter().rev());
-                } else {
+                } else if meta.is_dir() || pending.is_empty() {
                     at = next;
+                } else {
+                    return None; // a file, with more to walk: not a directory
                 }
             }
         }

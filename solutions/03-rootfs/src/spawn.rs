@@ -103,7 +103,7 @@ pub fn rootfs_steps(layout: &Layout, mode: RootMode) -> Steps<'_> {
     // TASK 03.8: add the rootfs steps (STEPS), in order, each calling its module
     let mut steps = Steps::new();
     steps
-        .add(STEP_PRIVATE, mounts::make_private)
+        .add(STEP_PRIVATE, || mounts::make_private(layout))
         .add(STEP_BIND, || mounts::bind_root(layout))
         .add(STEP_PROC_SYS, || mounts::mount_proc_sys(layout))
         .add(STEP_DEV, || dev::mount_dev(layout))
@@ -111,7 +111,7 @@ pub fn rootfs_steps(layout: &Layout, mode: RootMode) -> Steps<'_> {
             RootMode::Pivot => pivot::pivot(layout),
             RootMode::UnsafeChroot => pivot::chroot_only(layout),
         })
-        .add(STEP_MASK, mask::mask_paths);
+        .add(STEP_MASK, || mask::mask_paths(layout));
     steps
     // END TASK 03.8
 }
