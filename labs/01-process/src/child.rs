@@ -1,4 +1,4 @@
-//! The child's side: what runs between `fork` and `exec`.
+//! The child's side: what runs between `fork` (or `clone`) and `exec`.
 //!
 //! Everything here runs in a copy of one thread of the parent, so only
 //! *async-signal-safe* calls are allowed (see `signal-safety(7)`): no
@@ -7,14 +7,21 @@
 //! the parent's code: it either becomes the new program or calls `_exit`
 //! (not `exit`, which would run the parent's atexit handlers and flush its
 //! stdio buffers a second time).
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//!
+//! ```text
+//!  wait for the parent's part ─▶ setup steps ─▶ report "created"
+//!    (sync pipe: id maps,          (hostname,      ─▶ wait at the gate ─▶ reset signals,
+//!     cgroup, …)                    mounts, …)         (until `start`)     close fds, exec
+//! ```
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::command::Prepared;
-use crate::exec_report::{ReportWriter, STEP_EXEC};
+use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_GATE};
+use crate::gate::GateWait;
+use crate::panic_report;
+use crate::steps::Steps;
 use crate::sync_pipe::SyncWait;
 
 /// The child's exit code when it could not exec (Docker and shells: 127).
@@ -22,43 +29,71 @@ pub const EXIT_EXEC_FAILED: i32 = 127;
 /// The child's exit code when a setup step failed or the parent gave up.
 pub const EXIT_SETUP_FAILED: i32 = 125;
 
-/// A setup step that failed in the child: its number (1, 2, … in the order
-/// of the lab's step names) and the errno.
-pub type StepResult = Result<(), (u32, Errno)>;
+/// What the child holds: its ends of the pipes and of the gate, and the
+/// command, all prepared by the parent.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildSide<'a> {
+    pub prepared: &'a Prepared,
+    pub sync: &'a SyncWait,
+    pub report: &'a ReportWriter,
+    pub gate: &'a GateWait,
+    /// Killed when the parent dies before `start` (`PR_SET_PDEATHSIG`).
+    pub attached: bool,
+}
 
-/// Run in the child right after `fork`: reset the signals, wait for the
-/// parent's release, run `setup` (later labs: hostname, mounts, …), then
-/// exec. A failure is reported through `report`, then the child exits.
+/// The child's life: wait for the parent's part, run the setup steps,
+/// report "created", wait at the gate, then `finish` — usually
+/// [`exec_program`]; lab 02's init does more. Never returns.
 pub fn run(
-    prepared: &Prepared,
-    wait: &SyncWait,
-    report: &ReportWriter,
-    setup: &mut dyn FnMut() -> StepResult,
+    side: ChildSide<'_>,
+    steps: &mut Steps<'_>,
+    finish: &mut dyn FnMut(ChildSide<'_>) -> i32,
 ) -> ! {
-    // A panic must not unwind into the parent's code (this is a copy of it):
-    // report it, then exit.
-    let code = catch_unwind(AssertUnwindSafe(|| {
-        reset_signals();
-        if wait.wait().is_err() {
-            return EXIT_SETUP_FAILED; // the parent gave up on us
-        }
-        if let Err((step, errno)) = setup() {
-            report.send(step, errno);
-            return EXIT_SETUP_FAILED;
-        }
-        report.send(STEP_EXEC, exec(prepared));
-        EXIT_EXEC_FAILED
-    }))
-    .unwrap_or_else(|payload| {
-        report.send_panic(payload.as_ref());
-        EXIT_SETUP_FAILED
-    });
-    // SAFETY: _exit is async-signal-safe and ends only this process.
+    panic_report::arm(side.report);
+    if side.attached {
+        // If the parent dies before `start`, nobody will ever open the gate:
+        // die too rather than wait forever. (The sync pipe covers a parent
+        // that died before this line: its read sees end-of-file.)
+        // SAFETY: a plain prctl(2).
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    }
+    if side.sync.wait().is_err() {
+        exit(EXIT_SETUP_FAILED); // the parent gave up on us
+    }
+    if let Err((step, errno)) = steps.run() {
+        side.report.send(step, errno);
+        exit(EXIT_SETUP_FAILED);
+    }
+    side.report.send_created();
+    if let Err(errno) = side.gate.wait() {
+        side.report.send(STEP_GATE, errno);
+        exit(EXIT_SETUP_FAILED);
+    }
+    if side.attached {
+        // Started: from now on the container lives on its own, as with
+        // `docker run`, even if dockyard goes.
+        // SAFETY: a plain prctl(2).
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
+    }
+    exit(finish(side))
+}
+
+/// `_exit`: async-signal-safe, and ends only this process.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: see above.
     unsafe { libc::_exit(code) }
 }
 
+/// Become the program: give it a clean signal state and only fds 0, 1 and
+/// 2, then exec. Returns only if that failed, with the exit code to use.
+pub fn exec_program(side: ChildSide<'_>) -> i32 {
+    // TASK 01.5: reset the signals, close inherited fds, exec; report the errno if exec fails
+    todo!("01.5: reset the signals, close inherited fds, exec; report the errno if exec fails")
+    // END TASK 01.5
+}
+
 /// Give the program the signal state a new process expects. The signal mask
-/// and ignored signals survive `execve`: the parent blocked the signals it
+/// and ignored signals survive `execve`: the CLI blocked the signals it
 /// forwards (see `signals`), and Rust's runtime ignores SIGPIPE — left so,
 /// `yes | head -1` in the container would print "Broken pipe" instead of
 /// ending quietly. (Handlers do not survive exec: they are reset by it.)
@@ -66,6 +101,18 @@ pub fn reset_signals() {
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     // SAFETY: restoring the default disposition installs no handler.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// Mark every fd above 2 close-on-exec, whatever the caller left open.
+///
+/// An fd the container inherits is a door out of it: a directory fd of the
+/// host's `/` survives `pivot_root`, and `/proc/self/fd/N/etc/shadow` then
+/// reads the host's file (runc's CVE-2024-21626). *Close-on-exec* rather
+/// than close: the report pipe must stay open until the exec itself.
+pub fn close_inherited_fds() -> Result<(), Errno> {
+    // TASK 01.5: mark every fd from 3 up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC)
+    todo!("01.5: mark every fd from 3 up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC)")
+    // END TASK 01.5
 }
 
 /// Replace this process with the program: try each candidate path in turn

@@ -12,6 +12,7 @@ use nix::errno::Errno;
 
 use crate::command::{Command, DEFAULT_PATH};
 use crate::error::SpawnError;
+use crate::signals::Forwarding;
 use crate::spawn::spawn;
 
 /// Docker: the engine failed (bad usage, a system call failed).
@@ -66,9 +67,10 @@ impl RunArgs {
 /// Run the container's command in the foreground; returns the exit code
 /// for this process (the container's, or one of Docker's own).
 pub fn run(args: &RunArgs) -> i32 {
-    let result = spawn(&args.command()).and_then(|mut child| {
+    let result = forwarding().and_then(|forwarding| {
+        let mut child = spawn(&args.command())?;
         child.start()?;
-        child.wait_forwarding()
+        child.wait_forwarding(&forwarding)
     });
     match result {
         Ok(status) => status.code(),
@@ -77,6 +79,15 @@ pub fn run(args: &RunArgs) -> i32 {
             exit_code(&err)
         }
     }
+}
+
+/// Block the signals `dockyard run` forwards, *before* the child exists:
+/// one that arrives in between then waits, pending, instead of killing
+/// dockyard; and the child, born with them blocked, unblocks them just
+/// before exec. Forwarding is the CLI's business, not `spawn`'s: a signal
+/// mask belongs to one thread (see [`Forwarding`]).
+pub fn forwarding() -> Result<Forwarding, SpawnError> {
+    Forwarding::block().map_err(SpawnError::sys("block the forwarded signals"))
 }
 
 /// The exit code for a container that never ran: 127 for a program that

@@ -25,6 +25,12 @@ pub enum SpawnError {
     /// The child's Rust code panicked before exec (a `todo!()`, perhaps).
     #[error("the child panicked before exec: {message}")]
     ChildPanicked { message: String },
+    /// The child ended without a word: killed, or it exited on its own.
+    #[error("the child died during {during} without reporting why ({status:?})")]
+    Died {
+        during: &'static str,
+        status: crate::status::ExitStatus,
+    },
 }
 
 impl SpawnError {

@@ -1,26 +1,25 @@
-//! How a failure in the child reaches the parent: the close-on-exec trick.
+//! How the child tells the parent how far it got: the report pipe.
 //!
-//! After `fork`, only the child can see `execve` fail. It could exit with
-//! 127, but then the parent cannot tell "the program is missing" from "the
-//! program ran and exited 127". So the child gets the write end of a pipe
-//! opened with `O_CLOEXEC`:
+//! After `fork`, only the child sees its setup steps and `execve` fail. It
+//! could exit with 127, but then the parent cannot tell "the program is
+//! missing" from "the program ran and exited 127". So the child gets the
+//! write end of a pipe opened with `O_CLOEXEC`, and writes *records* into
+//! it; a record is 8 bytes, a step number (`u32`) and an errno (`i32`):
 //!
-//! - if `execve` succeeds, the kernel closes the pipe as part of the exec,
-//!   and the parent reads end-of-file: the program is running;
-//! - if it fails, the child writes what failed into the pipe and exits, and
-//!   the parent reads it.
+//! - `(STEP_CREATED, 0)`: every setup step worked; the child now waits at
+//!   its start gate (see [`crate::gate`]);
+//! - `(N, errno)`: setup step N failed (see [`crate::steps`]), or
+//!   `(STEP_EXEC, errno)`: `execve` failed;
+//! - `(STEP_PANIC, length)`: the child's Rust code panicked; `length` bytes
+//!   of message follow.
 //!
+//! And the best news comes as silence: if `execve` succeeds, the kernel
+//! closes the pipe as part of the exec, and the parent reads end-of-file.
 //! The parent must close its own copy of the write end right after `fork`,
 //! or it would wait for an end-of-file that never comes. Rust's
 //! `std::process::Command` works this way.
-//!
-//! A report is 8 bytes: the *step* that failed (a `u32`: [`STEP_EXEC`], or a
-//! setup step of a later lab) and the `errno` (an `i32`). When the child's
-//! Rust code panicked, the step is [`STEP_PANIC`] and the panic message
-//! follows.
 
-use std::any::Any;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -28,24 +27,43 @@ use nix::unistd::{pipe2, read, write};
 
 /// The step number of `execve` itself.
 pub const STEP_EXEC: u32 = 0;
-/// The step number that says "the child panicked"; a message follows.
+/// "Set up, waiting at the gate."
+pub const STEP_CREATED: u32 = u32::MAX - 1;
+/// Waiting at the start gate failed.
+pub const STEP_GATE: u32 = u32::MAX - 2;
+/// "The child panicked"; the errno field holds the message's length.
 pub const STEP_PANIC: u32 = u32::MAX;
+
+/// A panic message longer than this is cut.
+pub const MAX_MESSAGE: usize = 4096;
 
 /// What the child reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildFailure {
-    /// [`STEP_EXEC`], [`STEP_PANIC`], or a lab's setup step (1, 2, …).
+    /// [`STEP_EXEC`], [`STEP_PANIC`], or a setup step (1, 2, …).
     pub step: u32,
     pub errno: Errno,
     /// The panic message, for [`STEP_PANIC`]; empty otherwise.
     pub message: String,
 }
 
-/// The child's end: tell the parent what failed.
+/// One thing the parent learns from the report pipe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// Set up and waiting at the gate.
+    Created,
+    /// A step, exec, or the child's code failed.
+    Failed(ChildFailure),
+    /// End-of-file: every copy of the write end is closed — the child
+    /// exec'd (or died).
+    Closed,
+}
+
+/// The child's end: tell the parent how far it got.
 #[derive(Debug)]
 pub struct ReportWriter(OwnedFd);
 
-/// The parent's end: learn whether the child made it to the program.
+/// The parent's end.
 #[derive(Debug)]
 pub struct ReportReader(OwnedFd);
 
@@ -56,26 +74,35 @@ pub fn channel() -> Result<(ReportWriter, ReportReader), Errno> {
 }
 
 impl ReportWriter {
-    /// Tell the parent that `step` failed with `errno`. Called in the child,
-    /// so it must not allocate; a failure to write cannot be reported either.
+    /// Send one record: `step` and `errno`. Called in the child, so it must
+    /// not allocate; a failure to write cannot be reported either.
     pub fn send(&self, step: u32, errno: Errno) {
-        // TASK 01.4: send the step and the errno to the parent as 8 bytes
-        todo!("01.4: send the step and the errno to the parent as 8 bytes")
+        // TASK 01.4: send the step and the errno to the parent as one 8-byte record
+        todo!("01.4: send the step and the errno to the parent as one 8-byte record")
         // END TASK 01.4
     }
 
-    /// Tell the parent that the child's code panicked, with the message.
-    /// (The panic has already allocated; one more allocation changes nothing.)
-    pub fn send_panic(&self, payload: &(dyn Any + Send)) {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        let mut bytes = STEP_PANIC.to_ne_bytes().to_vec();
-        bytes.extend_from_slice(&0i32.to_ne_bytes());
-        bytes.extend_from_slice(message.as_bytes());
-        write_all(&self.0, &bytes);
+    /// A writer for an fd already open.
+    ///
+    /// # Safety
+    /// `fd` must be the open write end of a report pipe, owned by nothing
+    /// that will close it while this value lives.
+    pub unsafe fn from_raw(fd: RawFd) -> ReportWriter {
+        // SAFETY: as the caller promised.
+        ReportWriter(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// "Set up, waiting at the gate."
+    pub fn send_created(&self) {
+        self.send(STEP_CREATED, Errno::UnknownErrno);
+    }
+
+    /// Tell the parent that the child's code panicked, with the message
+    /// (cut to [`MAX_MESSAGE`] bytes). Allocates nothing.
+    pub fn send_panic(&self, message: &str) {
+        let message = &message.as_bytes()[..message.len().min(MAX_MESSAGE)];
+        self.send(STEP_PANIC, Errno::from_raw(message.len() as i32));
+        write_all(&self.0, message);
     }
 }
 
@@ -90,16 +117,34 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) {
     }
 }
 
-/// A panic message longer than this is cut.
-const MAX_REPORT: usize = 64 * 1024;
-
 impl ReportReader {
-    /// Block until the child has exec'd (end-of-file with nothing read: `Ok`)
-    /// or reported what failed.
-    pub fn outcome(self) -> Result<(), ChildFailure> {
-        // TASK 01.4: read the report to end-of-file: nothing means exec worked, else decode it
-        todo!("01.4: read the report to end-of-file: nothing means exec worked, else decode it")
+    /// Block until the next record, or end-of-file.
+    pub fn next(&mut self) -> Result<Report, Errno> {
+        // TASK 01.4: read one 8-byte record (end-of-file: Closed) and decode it
+        todo!("01.4: read one 8-byte record (end-of-file: Closed) and decode it")
         // END TASK 01.4
+    }
+
+    /// Read until `buf` is full or end-of-file; returns how much was read.
+    pub fn read_full(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut got = 0;
+        while got < buf.len() {
+            match read(&self.0, &mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(Errno::EINTR) => continue,
+                Err(errno) => return Err(errno),
+            }
+        }
+        Ok(got)
+    }
+
+    /// The `length` bytes of a panic message that follow its record.
+    pub fn message(&self, length: usize) -> Result<String, Errno> {
+        let mut bytes = vec![0u8; length.min(MAX_MESSAGE)];
+        let got = self.read_full(&mut bytes)?;
+        bytes.truncate(got);
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 

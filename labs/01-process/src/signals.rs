@@ -14,6 +14,14 @@
 //! The signals are blocked *before* `fork`: a signal arriving between
 //! `fork` and the first `poll` then simply waits, pending, instead of
 //! killing the parent. The child unblocks them before `exec`.
+//!
+//! A signal mask belongs to a *thread* (`pthread_sigmask(3)`), and a
+//! process-directed signal goes to any thread that does not block it. So
+//! blocking is the job of the program's main thread — the CLI — before it
+//! starts any other thread; a library function that blocked signals in
+//! whatever thread called it would leave them deliverable to every other
+//! thread. The lab-12 daemon will block them in `main` before it starts a
+//! thread, and read them on one dedicated thread.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 

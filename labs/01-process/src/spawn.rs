@@ -1,177 +1,257 @@
 //! Starting a child, and the parent's handle on it.
 //!
-//! The order matters:
-//!
-//! 1. prepare everything the child needs (no allocation after `fork`);
-//! 2. make the two pipes and block the signals the parent forwards;
-//! 3. `fork`;
-//! 4. parent: close the child's pipe ends (or end-of-file never comes);
-//!    child: close the parent's ends and run [`child::run`];
-//! 5. later, [`Child::start`] releases the child and reads its report.
+//! A start has two rendezvous, as an OCI runtime's `create` and `start`:
 //!
 //! ```text
-//!  parent                                 child
-//!  ──────                                 ─────
-//!  prepare, pipes, block signals
-//!  fork ────────────────────────────────▶ reset signals
-//!  (set the child up)                     read sync pipe … blocks
-//!  start: write sync byte ──────────────▶ (setup) execve ──▶ program runs,
-//!         read report pipe ◀── EOF ─────────────────────── report pipe closed
-//!  wait: waitpid ◀──────────────────────────────────────── exit(code)
+//!  parent                                  child
+//!  ──────                                  ─────
+//!  prepare, pipes, gate
+//!  fork ─────────────────────────────────▶ wait on the sync pipe …
+//!  the parent's part (lab 02: id maps,
+//!  lab 04: cgroup), then release ────────▶ setup steps (hostname, mounts, …)
+//!  wait for the report … ◀── "created" ─── wait at the gate …
+//!        ⋮   (the parent may exit here: `create`; another process may `start`)
+//!  start: open the gate ─────────────────▶ reset signals, close fds, execve
+//!         read the report ◀──── EOF ───────────────────── program runs
+//!  wait: waitpid ◀─────────────────────────────────────── exit(code)
 //! ```
 //!
-//! Later labs replace `fork` by `clone` (new namespaces) and add setup steps
-//! in the child; they reuse [`Pipes`], [`Child`] and [`child::run`].
+//! Later labs replace `fork` by `clone` (new namespaces), add setup steps
+//! and a parent's part; they reuse [`Startup`] and [`Child`].
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use crate::child::{self, StepResult};
+use crate::child::{self, ChildSide};
 use crate::command::{Command, Prepared};
 use crate::error::SpawnError;
-use crate::exec_report::{self, ChildFailure, ReportReader, ReportWriter, STEP_EXEC, STEP_PANIC};
+use crate::exec_report::{
+    self, ChildFailure, Report, ReportReader, ReportWriter, STEP_EXEC, STEP_GATE, STEP_PANIC,
+};
+use crate::gate::{self, Gate, GateWait};
+use crate::panic_report;
 use crate::signals::Forwarding;
 use crate::status::{ExitStatus, wait_pid};
+use crate::steps::{StepNames, Steps};
 use crate::sync_pipe::{self, SyncRelease, SyncWait};
 
-/// The two pipes between parent and child, both ends of each.
+/// Whether a child is killed when its parent dies before `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// `dockyard run`: the parent starts it; if the parent dies first, the
+    /// child dies too.
+    Attached,
+    /// `dockyard create`: it waits at its gate after the parent exits,
+    /// until someone starts or kills it.
+    Detached,
+}
+
+/// Everything a start needs, made before `fork`: the pipes, both ends
+/// each, and the gate.
 #[derive(Debug)]
-pub struct Pipes {
+pub struct Startup {
     sync_wait: SyncWait,
     sync_release: SyncRelease,
     report_writer: ReportWriter,
     report_reader: ReportReader,
+    gate: Gate,
+    gate_wait: GateWait,
+    lifetime: Lifetime,
 }
 
-impl Pipes {
-    /// Make the sync pipe and the report pipe.
-    pub fn new() -> Result<Pipes, SpawnError> {
+impl Startup {
+    /// Make the sync pipe and the report pipe, and open the gate's
+    /// directory for the child. Installs the child's panic hook.
+    pub fn new(gate: Gate, lifetime: Lifetime) -> Result<Startup, SpawnError> {
+        panic_report::install();
         let (sync_wait, sync_release) =
             sync_pipe::channel().map_err(SpawnError::sys("create the sync pipe"))?;
         let (report_writer, report_reader) =
             exec_report::channel().map_err(SpawnError::sys("create the report pipe"))?;
-        Ok(Pipes {
+        let gate_wait = gate
+            .waiter()
+            .map_err(SpawnError::sys("open the start gate"))?;
+        Ok(Startup {
             sync_wait,
             sync_release,
             report_writer,
             report_reader,
+            gate,
+            gate_wait,
+            lifetime,
         })
     }
 
-    /// In the child: close the parent's ends. (Raw `close`: this copy of the
-    /// parent never returns, so Rust's ownership here no longer matters.)
-    /// Without this, the child would hold the sync pipe's write end itself
-    /// and never see end-of-file if the parent died.
-    pub fn close_parent_ends(&self) {
+    /// The gate the child will wait at.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// The raw fds of the child's side (sync pipe, report pipe, gate), for a
+    /// child that forks again and must close its copies (lab 02's init).
+    pub fn child_fds(&self) -> [i32; 3] {
+        [
+            raw(&self.sync_wait),
+            raw(&self.report_writer),
+            raw(&self.gate_wait),
+        ]
+    }
+
+    /// In the child: close the parent's ends (raw `close`: this copy of the
+    /// parent never returns, so Rust's ownership here no longer matters),
+    /// then live the child's life ([`child::run`]). Without the close, the
+    /// child would hold the sync pipe's write end itself and never see
+    /// end-of-file if the parent died.
+    pub fn run_child(
+        &self,
+        prepared: &Prepared,
+        steps: &mut Steps<'_>,
+        finish: &mut dyn FnMut(ChildSide<'_>) -> i32,
+    ) -> ! {
         // SAFETY: closing fds in the child; the parent's copies are unaffected.
         unsafe {
-            libc::close(self.sync_release.as_fd().as_raw_fd());
-            libc::close(self.report_reader.as_fd().as_raw_fd());
+            libc::close(raw(&self.sync_release));
+            libc::close(raw(&self.report_reader));
         }
+        let side = ChildSide {
+            prepared,
+            sync: &self.sync_wait,
+            report: &self.report_writer,
+            gate: &self.gate_wait,
+            attached: self.lifetime == Lifetime::Attached,
+        };
+        child::run(side, steps, finish)
     }
 
-    /// The child's ends, for [`child::run`] or a later lab's child code.
-    pub fn child_ends(&self) -> (&SyncWait, &ReportWriter) {
-        (&self.sync_wait, &self.report_writer)
-    }
-
-    /// In the child: close the parent's ends, then [`child::run`].
-    pub fn run_child(&self, prepared: &Prepared, setup: &mut dyn FnMut() -> StepResult) -> ! {
-        self.close_parent_ends();
-        child::run(prepared, &self.sync_wait, &self.report_writer, setup)
+    /// In the parent, right after `fork`/`clone` made `pid`: do the
+    /// parent's part (`parent_part`: id maps, cgroup, … — while the child
+    /// waits), release the child, and wait until it reports "created".
+    /// On any error the child is killed and reaped.
+    pub fn parent<E: From<SpawnError>>(
+        self,
+        pid: Pid,
+        cmd: &Command,
+        steps: &Steps<'_>,
+        parent_part: impl FnOnce(Pid) -> Result<(), E>,
+    ) -> Result<Child, E> {
+        let Startup {
+            sync_wait,
+            sync_release,
+            report_writer,
+            report_reader,
+            gate,
+            gate_wait,
+            lifetime: _,
+        } = self;
+        // Keeping our copies of the child's ends open would hide the
+        // end-of-file that says "exec worked" or "the child is gone".
+        drop((sync_wait, report_writer, gate_wait));
+        let mut child = Child {
+            pid,
+            program: cmd.program().to_string_lossy().into_owned(),
+            steps: StepNames::of(steps),
+            report: Some(report_reader),
+            gate,
+            owned: true,
+            reaped: false,
+        };
+        parent_part(pid)?; // on error, dropping `child` kills and reaps it
+        sync_release
+            .release()
+            .map_err(SpawnError::sys("release the child"))?;
+        child.created()?;
+        Ok(child)
     }
 }
 
-/// A child process that waits on its sync pipe until [`Child::start`].
+fn raw(fd: &impl std::os::fd::AsFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    fd.as_fd().as_raw_fd()
+}
+
+/// A child process: set up ("created"), held at its gate until
+/// [`Child::start`].
 ///
 /// Dropping a `Child` that was not waited for kills and reaps it, so an
-/// error on the way never leaves a stray process or a zombie.
+/// error on the way never leaves a stray process or a zombie — unless it
+/// was [`Child::detach`]ed.
 #[derive(Debug)]
 pub struct Child {
     pid: Pid,
     program: String,
-    release: Option<SyncRelease>,
-    report: Option<ReportReader>,
-    forwarding: Forwarding,
     steps: StepNames,
+    /// `None` for a child found again by pid: only its creator has the pipe.
+    report: Option<ReportReader>,
+    gate: Gate,
+    /// Killed and reaped on drop (not detached, not found again).
+    owned: bool,
     reaped: bool,
 }
 
-/// Names a child's setup step (1, 2, …) for error messages.
-pub type StepNames = fn(u32) -> &'static str;
-
-/// What the child does between the release and exec, in lab 01: nothing.
-fn no_setup() -> StepResult {
-    Ok(())
-}
-
-/// Lab 01 has no setup steps.
-fn no_steps(_: u32) -> &'static str {
-    "set up"
-}
-
-/// Fork a child for `cmd`. The child is held on the sync pipe: nothing of
-/// the program runs until [`Child::start`].
+/// Fork a child for `cmd`; returns once it is created, held at its gate:
+/// nothing of the program runs until [`Child::start`].
 pub fn spawn(cmd: &Command) -> Result<Child, SpawnError> {
     let prepared = cmd.prepare()?;
-    let pipes = Pipes::new()?;
-    // Blocked before fork, so that no signal can arrive between fork and the
-    // moment the parent starts forwarding.
-    let forwarding = Forwarding::block().map_err(SpawnError::sys("block the forwarded signals"))?;
-    // TASK 01.6: fork; the child runs its side, the parent keeps a Child
-    todo!("01.6: fork; the child runs its side, the parent keeps a Child")
+    let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
+    let startup = Startup::new(gate, Lifetime::Attached)?;
+    let mut steps = Steps::new(); // lab 01's child has no setup steps
+    // TASK 01.6: fork; the child runs its side (then execs), the parent waits until it is created
+    todo!("01.6: fork; the child runs its side (then execs), the parent waits until it is created")
     // END TASK 01.6
 }
 
 impl Child {
-    /// The parent's handle on a child just forked (or cloned) with `pipes`:
-    /// closes the child's ends of the pipes — keeping ours open would hide
-    /// the end-of-file that says "exec worked". `steps` names the child's
-    /// setup steps for error messages.
-    pub fn new(
-        pid: Pid,
-        cmd: &Command,
-        pipes: Pipes,
-        forwarding: Forwarding,
-        steps: StepNames,
-    ) -> Child {
-        let Pipes {
-            sync_wait,
-            sync_release,
-            report_writer,
-            report_reader,
-        } = pipes;
-        drop(sync_wait);
-        drop(report_writer);
-        Child {
-            pid,
-            program: cmd.program().to_string_lossy().into_owned(),
-            release: Some(sync_release),
-            report: Some(report_reader),
-            forwarding,
-            steps,
-            reaped: false,
-        }
-    }
-
     /// The child's process id.
     pub fn pid(&self) -> Pid {
         self.pid
     }
 
-    /// Release the child and wait until it has exec'd. A failure in the child
-    /// comes back as an error, and the failed child is reaped.
+    /// The path of the child's gate: whoever opens it starts the child.
+    pub fn gate(&self) -> PathBuf {
+        self.gate.path()
+    }
+
+    /// Wait for "created". A failed step comes back as an error naming it,
+    /// and the failed child is reaped.
+    fn created(&mut self) -> Result<(), SpawnError> {
+        match self.next_report()? {
+            Report::Created => Ok(()),
+            Report::Failed(failure) => Err(self.failed(failure)),
+            Report::Closed => {
+                let status = self.wait()?;
+                Err(SpawnError::Died {
+                    during: "setup",
+                    status,
+                })
+            }
+        }
+    }
+
+    /// Open the gate, and wait until the child has exec'd. A failure in the
+    /// child comes back as an error, and the failed child is reaped.
     pub fn start(&mut self) -> Result<(), SpawnError> {
-        // TASK 01.6: release the child, then read its report
-        todo!("01.6: release the child, then read its report")
+        // TASK 01.6: open the gate; then read the report: Closed means exec worked
+        todo!("01.6: open the gate; then read the report: Closed means exec worked")
         // END TASK 01.6
     }
 
-    /// Turn a child's report into an error that names what failed.
-    fn describe(&self, failure: ChildFailure) -> SpawnError {
+    fn next_report(&mut self) -> Result<Report, SpawnError> {
+        let report = self.report.as_mut().ok_or(SpawnError::Sys {
+            what: "read the child's report: only its creator can",
+            errno: Errno::EBADF,
+        })?;
+        report
+            .next()
+            .map_err(SpawnError::sys("read the child's report"))
+    }
+
+    /// Reap the failed child and turn its report into an error that names
+    /// what failed.
+    fn failed(&mut self, failure: ChildFailure) -> SpawnError {
+        let _ = self.wait();
         match failure.step {
             STEP_EXEC => SpawnError::Exec {
                 program: self.program.clone(),
@@ -180,25 +260,54 @@ impl Child {
             STEP_PANIC => SpawnError::ChildPanicked {
                 message: failure.message,
             },
+            STEP_GATE => SpawnError::Setup {
+                step: "wait at the start gate",
+                errno: failure.errno,
+            },
             n => SpawnError::Setup {
-                step: (self.steps)(n),
+                step: self.steps.name(n),
                 errno: failure.errno,
             },
         }
     }
 
-    /// Wait for the child to end, without forwarding signals.
+    /// Leave the child running, or waiting at its gate, when this handle
+    /// goes: for `create`, whose process exits before `start`. Returns its
+    /// pid; [`Child::found`] makes a handle again.
+    pub fn detach(mut self) -> Pid {
+        self.owned = false;
+        self.gate.keep(); // whoever starts it later needs the gate
+        self.pid
+    }
+
+    /// A handle on a child created earlier, perhaps by another process,
+    /// found again by its pid and the directory of its gate. It can be
+    /// started and signalled; it is not killed on drop; only its parent can
+    /// wait for it.
+    pub fn found(pid: Pid, gate_dir: &std::path::Path) -> Result<Child, SpawnError> {
+        kill(pid, None).map_err(SpawnError::sys("find the child"))?;
+        Ok(Child {
+            pid,
+            program: String::new(),
+            steps: StepNames::default(),
+            report: None,
+            gate: Gate::existing(gate_dir),
+            owned: false,
+            reaped: false,
+        })
+    }
+
+    /// Wait for the child to end.
     pub fn wait(&mut self) -> Result<ExitStatus, SpawnError> {
         let status = wait_pid(self.pid).map_err(SpawnError::sys("wait for the child"))?;
         self.reaped = true;
         Ok(status)
     }
 
-    /// Wait for the child to end, forwarding the signals this process gets
-    /// (SIGINT, SIGTERM, …) to it, as `docker run` does.
-    pub fn wait_forwarding(&mut self) -> Result<ExitStatus, SpawnError> {
-        let status = self
-            .forwarding
+    /// Wait for the child to end, passing on the signals `forwarding`
+    /// holds blocked (SIGINT, SIGTERM, …), as `docker run` does.
+    pub fn wait_forwarding(&mut self, forwarding: &Forwarding) -> Result<ExitStatus, SpawnError> {
+        let status = forwarding
             .wait(self.pid)
             .map_err(SpawnError::sys("wait for the child"))?;
         self.reaped = true;
@@ -208,7 +317,7 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if !self.reaped {
+        if self.owned && !self.reaped {
             let _ = kill(self.pid, Signal::SIGKILL);
             let _ = wait_pid(self.pid);
         }

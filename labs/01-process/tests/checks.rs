@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::fs;
-use std::os::fd::AsFd;
+use std::io::Read;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::process::CommandExt;
 use std::process::Command as StdCommand;
@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use kit::{Check, DEADLINE, Running, insta, probe, random};
 use nix::errno::Errno;
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use process::exec_report::ChildFailure;
-use process::{Command, ExitStatus, SpawnError, exec_report, spawn, sync_pipe, wait_pid};
+use process::child::ChildSide;
+use process::exec_report::{ChildFailure, Report};
+use process::gate::Gate;
+use process::{Child, Command, ExitStatus, SpawnError, exec_report, spawn, sync_pipe, wait_pid};
 
 const DOCKYARD: &str = env!("CARGO_BIN_EXE_dockyard-01");
 
@@ -142,6 +143,11 @@ fn t01_3_the_child_side_blocks_until_released() {
     thread::sleep(Duration::from_millis(150));
     assert!(!waiter.is_finished(), "wait() returned before release()");
     release.release().expect("release");
+    let done = wait_for(
+        &waiter,
+        "SyncWait::wait() did not return after release(): does it read the byte?",
+    );
+    assert!(done, "SyncWait::wait() did not return after release()");
     assert_eq!(waiter.join().expect("waiter"), Ok(()));
 }
 
@@ -149,9 +155,53 @@ fn t01_3_the_child_side_blocks_until_released() {
 fn t01_3_a_parent_that_gives_up_ends_the_wait() {
     let (wait, release) = sync_pipe::channel().expect("channel");
     drop(release);
+    let waiter = thread::spawn(move || wait.wait());
+    wait_for(
+        &waiter,
+        "SyncWait::wait() still blocks after the parent closed its end: a read of 0 bytes is end-of-file",
+    );
     assert!(
-        wait.wait().is_err(),
+        waiter.join().expect("waiter").is_err(),
         "end-of-file means the parent gave up: wait() must fail, not succeed"
+    );
+}
+
+/// Wait up to the kit's deadline for `thread` to finish; fail with `hint`.
+#[track_caller]
+fn wait_for<T>(thread: &thread::JoinHandle<T>, hint: &str) -> bool {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !thread.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "{hint}");
+        thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+#[test]
+fn t01_3_the_gate_holds_the_child_until_someone_opens_it() {
+    let check = Check::new();
+    let gate = Gate::create(check.dir()).expect("make the gate");
+    let waiter = gate.waiter().expect("waiter");
+    let held = thread::spawn(move || waiter.wait());
+    thread::sleep(Duration::from_millis(150));
+    assert!(
+        !held.is_finished(),
+        "GateWait::wait() returned before anyone opened the FIFO: open it for writing, \
+         without O_NONBLOCK, so that open(2) waits for a reader"
+    );
+    // Any process may start it: here, a plain read of the FIFO's path.
+    let mut fifo = fs::File::open(gate.path()).expect("open the FIFO for reading");
+    let mut byte = Vec::new();
+    fifo.read_to_end(&mut byte).expect("read the FIFO");
+    wait_for(
+        &held,
+        "GateWait::wait() did not return once the FIFO was opened",
+    );
+    assert_eq!(held.join().expect("waiter"), Ok(()));
+    assert_eq!(
+        byte.len(),
+        1,
+        "the container writes exactly one byte into the FIFO, so that `start` knows it passed"
     );
 }
 
@@ -162,73 +212,145 @@ fn t01_4_a_failure_reaches_the_parent() {
     let errno =
         [Errno::ENOENT, Errno::EACCES, Errno::ENOEXEC, Errno::E2BIG][random::int(0..=3) as usize];
     let step = random::int(0..=20);
-    let (writer, reader) = exec_report::channel().expect("channel");
+    let (writer, mut reader) = exec_report::channel().expect("channel");
     writer.send(step, errno);
     drop(writer);
     assert_eq!(
-        reader.outcome(),
-        Err(ChildFailure {
+        reader.next(),
+        Ok(Report::Failed(ChildFailure {
             step,
             errno,
             message: String::new()
-        })
+        })),
+        "one record: the step, then the errno"
+    );
+    assert_eq!(
+        reader.next(),
+        Ok(Report::Closed),
+        "after the last record, end-of-file"
+    );
+}
+
+#[test]
+fn t01_4_created_then_silence_means_exec_happened() {
+    let (writer, mut reader) = exec_report::channel().expect("channel");
+    writer.send_created();
+    drop(writer); // what exec does to the write end
+    assert_eq!(reader.next(), Ok(Report::Created));
+    assert_eq!(
+        reader.next(),
+        Ok(Report::Closed),
+        "end-of-file (a read of 0 bytes) means every copy of the write end is closed: exec worked"
+    );
+}
+
+#[test]
+fn t01_4_records_are_read_one_at_a_time() {
+    let (writer, mut reader) = exec_report::channel().expect("channel");
+    let step = random::int(1..=30);
+    writer.send_created();
+    writer.send(step, Errno::EPERM);
+    drop(writer);
+    assert_eq!(
+        reader.next(),
+        Ok(Report::Created),
+        "read exactly 8 bytes per record, not everything at once"
+    );
+    assert!(
+        matches!(reader.next(), Ok(Report::Failed(f)) if f.step == step && f.errno == Errno::EPERM),
+        "the second record was lost"
     );
 }
 
 #[test]
 fn t01_4_a_panic_message_reaches_the_parent() {
     let message = format!("not yet implemented: {}", random::token(10));
-    let (writer, reader) = exec_report::channel().expect("channel");
+    let (writer, mut reader) = exec_report::channel().expect("channel");
+    writer.send_created();
     writer.send_panic(&message);
     drop(writer);
-    let failure = reader.outcome().expect_err("a panic is a failure");
-    assert_eq!(
-        (failure.step, failure.message),
-        (exec_report::STEP_PANIC, message)
-    );
+    assert_eq!(reader.next(), Ok(Report::Created));
+    match reader.next() {
+        Ok(Report::Failed(failure)) => assert_eq!(
+            (failure.step, failure.message),
+            (exec_report::STEP_PANIC, message)
+        ),
+        other => panic!("expected the panic record, got {other:?}"),
+    }
 }
 
 #[test]
-fn t01_4_silence_means_exec_happened() {
-    let (writer, reader) = exec_report::channel().expect("channel");
-    for fd in [writer.as_fd(), reader.as_fd()] {
-        let flags = FdFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFD).expect("F_GETFD"));
-        assert!(
-            flags.contains(FdFlag::FD_CLOEXEC),
-            "the report pipe must be close-on-exec"
-        );
-    }
+fn t01_4_a_truncated_record_is_an_error() {
+    let (writer, mut reader) = exec_report::channel().expect("channel");
+    nix::unistd::write(&writer, &[1, 2, 3]).expect("write 3 bytes");
     drop(writer);
-    assert_eq!(reader.outcome(), Ok(()));
+    assert_eq!(
+        reader.next(),
+        Err(Errno::EIO),
+        "3 bytes then end-of-file: the child died mid-record; say so (EIO) rather than guess"
+    );
 }
 
 // ---------------------------------------------------------------- 01.5
 
-/// Run `cmd` through the lab's `child::exec`, inside a child that std forks.
-fn exec_via_std(cmd: &Command, check: &Check) -> Result<kit::Output, i32> {
+/// Run `cmd` through the lab's `child::exec_program`, inside a child that
+/// std forks; `before` runs first in that child (to leave it a mess to
+/// clean up). Returns what the program printed, or the exec report.
+fn exec_via_std(
+    cmd: &Command,
+    check: &Check,
+    before: fn() -> std::io::Result<()>,
+) -> Result<kit::Output, Report> {
     let prepared = cmd.prepare().expect("prepare");
+    let (report_writer, mut report_reader) = exec_report::channel().expect("report pipe");
+    let (sync, _release) = sync_pipe::channel().expect("sync pipe");
+    let gate = Gate::temporary().expect("gate");
+    let gate_wait = gate.waiter().expect("gate waiter");
     let mut std_cmd = StdCommand::new("/nonexistent/never-run");
     std_cmd.current_dir(check.dir());
-    // SAFETY: the closure only calls the lab's exec, which must itself be
-    // async-signal-safe (it is the point of the task).
+    // SAFETY: the closure calls `before` (plain system calls) and the lab's
+    // exec_program, which must itself be async-signal-safe (that is the task).
     unsafe {
         std_cmd.pre_exec(move || {
-            Err(std::io::Error::from_raw_os_error(
-                process::child::exec(&prepared) as i32,
-            ))
+            before()?;
+            let side = ChildSide {
+                prepared: &prepared,
+                sync: &sync,
+                report: &report_writer,
+                gate: &gate_wait,
+                attached: false,
+            };
+            let code = process::child::exec_program(side);
+            process::child::exit(code)
         });
     }
-    match std_cmd.stdout(std::process::Stdio::piped()).spawn() {
-        Ok(child) => {
-            let out = child.wait_with_output().expect("wait");
-            Ok(kit::Output {
-                code: out.status.code(),
-                signal: None,
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::new(),
-            })
-        }
-        Err(err) => Err(err.raw_os_error().unwrap_or(0)),
+    std_cmd.stdin(std::process::Stdio::null());
+    std_cmd.stdout(std::process::Stdio::piped());
+    std_cmd.stderr(std::process::Stdio::piped());
+    let child = std_cmd.spawn().expect("fork");
+    // The pre_exec closure holds our copy of the report pipe's write end:
+    // drop it, or end-of-file never comes.
+    drop(std_cmd);
+    let out = kit::run::wait(child, "the program exec_program runs", DEADLINE);
+    match report_reader.next() {
+        Ok(Report::Closed) => Ok(out),
+        Ok(report) => Err(report),
+        Err(errno) => panic!("reading the report pipe: {errno}"),
+    }
+}
+
+fn nothing() -> std::io::Result<()> {
+    Ok(())
+}
+
+fn exec_errno(result: Result<kit::Output, Report>) -> Option<Errno> {
+    match result {
+        Err(Report::Failed(f)) if f.step == exec_report::STEP_EXEC => Some(f.errno),
+        Err(other) => panic!("expected an exec failure report, got {other:?}"),
+        Ok(out) => panic!(
+            "expected exec to fail, but a program ran:\n{}",
+            out.describe()
+        ),
     }
 }
 
@@ -242,7 +364,7 @@ fn t01_5_exec_searches_path_and_passes_args_and_env() {
     let path = format!("{}/empty:{}", check.dir().display(), bin.display());
     let mut cmd = Command::new("probe");
     cmd.arg("report").env("PATH", &path).env("DY_VALUE", &value);
-    let out = exec_via_std(&cmd, &check).expect("exec failed");
+    let out = exec_via_std(&cmd, &check, nothing).expect("exec failed");
     let report = kit::Report::parse(&out.stdout);
     assert_eq!(report.at("/argv"), &serde_json::json!(["probe", "report"]));
     assert_eq!(
@@ -257,16 +379,16 @@ fn t01_5_exec_reports_missing_and_not_executable() {
     let check = Check::new();
     let missing = check.dir().join(random::token(8));
     assert_eq!(
-        exec_via_std(&Command::new(&missing), &check).err(),
-        Some(libc::ENOENT),
+        exec_errno(exec_via_std(&Command::new(&missing), &check, nothing)),
+        Some(Errno::ENOENT),
         "a missing file"
     );
 
     let text = check.dir().join(random::token(8));
     fs::write(&text, "not a program").unwrap();
     assert_eq!(
-        exec_via_std(&Command::new(&text), &check).err(),
-        Some(libc::EACCES),
+        exec_errno(exec_via_std(&Command::new(&text), &check, nothing)),
+        Some(Errno::EACCES),
         "a file without x bit"
     );
 }
@@ -283,7 +405,7 @@ fn t01_5_a_denied_candidate_does_not_stop_the_search() {
     let mut cmd = Command::new(&name);
     cmd.arg("true")
         .env("PATH", format!("{}:{}", first.display(), second.display()));
-    let out = exec_via_std(&cmd, &check).expect("the second candidate should run");
+    let out = exec_via_std(&cmd, &check, nothing).expect("the second candidate should run");
     assert_eq!(out.code, Some(0));
 
     let mut cmd = Command::new(&name);
@@ -296,9 +418,75 @@ fn t01_5_a_denied_candidate_does_not_stop_the_search() {
         ),
     );
     assert_eq!(
-        exec_via_std(&cmd, &check).err(),
-        Some(libc::EACCES),
+        exec_errno(exec_via_std(&cmd, &check, nothing)),
+        Some(Errno::EACCES),
         "EACCES beats a later ENOENT"
+    );
+}
+
+/// Leave the child a mess, as a careless caller would: signals blocked,
+/// SIGPIPE ignored, and fds open without close-on-exec — one of them a
+/// directory fd of the host's `/`.
+fn a_messy_caller() -> std::io::Result<()> {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+    // SAFETY: ignoring a signal installs no handler; open/dup are plain calls.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        let root = libc::open(c"/".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+        libc::dup2(root, 9);
+        libc::dup2(root, 200);
+    }
+    Ok(())
+}
+
+#[test]
+fn t01_5_the_program_starts_with_no_signal_blocked_or_ignored() {
+    let check = Check::new();
+    // `cat` is a C program: it shows what it inherited. (The probe, a Rust
+    // program, ignores SIGPIPE itself, as every Rust program does.)
+    let mut cmd = Command::new("cat");
+    cmd.arg("/proc/self/status")
+        .env("PATH", process::DEFAULT_PATH);
+    let out = exec_via_std(&cmd, &check, a_messy_caller).expect("exec cat");
+    let field = |name: &str| {
+        let line = out.stdout.lines().find(|l| l.starts_with(name));
+        let line = line.unwrap_or_else(|| panic!("no {name} in:\n{}", out.stdout));
+        u64::from_str_radix(line[name.len()..].trim(), 16).expect("a hex mask")
+    };
+    assert_eq!(
+        field("SigBlk:"),
+        0,
+        "the signal mask survives exec: unblock every signal before exec"
+    );
+    assert_eq!(
+        field("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "an ignored signal stays ignored after exec: set SIGPIPE back to its default"
+    );
+}
+
+#[test]
+fn t01_5_the_program_gets_only_fds_0_1_2() {
+    let check = Check::new();
+    let mut cmd = Command::new(probe());
+    cmd.arg("report");
+    let out = exec_via_std(&cmd, &check, a_messy_caller).expect("exec the probe");
+    let report = kit::Report::parse(&out.stdout);
+    let fds: Vec<i64> = report
+        .at("/fds")
+        .as_array()
+        .expect("the probe reports its fds")
+        .iter()
+        .map(|fd| fd["fd"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(
+        fds,
+        [0, 1, 2],
+        "the caller left fds 9 and 200 open (a directory fd of the host's /): the container \
+         must hold only 0, 1 and 2 — mark every fd from 3 up close-on-exec before exec"
     );
 }
 
@@ -311,34 +499,43 @@ fn t01_6_the_program_runs_only_after_start() {
     let text = random::token(16);
     let mut cmd = Command::new(probe());
     cmd.arg("write").arg(&marker).arg(&text);
-    let mut child = spawn(&cmd).expect("spawn");
-    thread::sleep(Duration::from_millis(200));
-    assert!(
-        !marker.exists(),
-        "the child ran before start(): it must wait on the sync pipe"
-    );
-    child.start().expect("start");
-    assert_eq!(child.wait().expect("wait"), ExitStatus::Exited(0));
+    let status = check.within(DEADLINE, "spawn, start or wait did not return", || {
+        let mut child = spawn(&cmd).expect("spawn");
+        thread::sleep(Duration::from_millis(200));
+        assert!(
+            !marker.exists(),
+            "the child ran before start(): it must wait at its gate"
+        );
+        child.start().expect("start");
+        child.wait().expect("wait")
+    });
+    assert_eq!(status, ExitStatus::Exited(0));
     assert_eq!(fs::read_to_string(&marker).unwrap(), text);
 }
 
 #[test]
 fn t01_6_the_exit_code_reaches_the_parent() {
-    let _check = Check::new();
+    let check = Check::new();
     let code = random::int(1..=120) as i32;
     let mut cmd = Command::new(probe());
     cmd.args(["exit", &code.to_string()]);
-    let mut child = spawn(&cmd).expect("spawn");
-    child.start().expect("start");
-    assert_eq!(child.wait().expect("wait"), ExitStatus::Exited(code));
+    let status = check.within(DEADLINE, "spawn, start or wait did not return", || {
+        let mut child = spawn(&cmd).expect("spawn");
+        child.start().expect("start");
+        child.wait().expect("wait")
+    });
+    assert_eq!(status, ExitStatus::Exited(code));
 }
 
 #[test]
 fn t01_6_an_exec_error_comes_back_from_start() {
     let check = Check::new();
     let missing = check.dir().join(random::token(8));
-    let mut child = spawn(&Command::new(&missing)).expect("spawn");
-    match child.start() {
+    let result = check.within(DEADLINE, "spawn or start did not return", || {
+        let mut child = spawn(&Command::new(&missing)).expect("spawn");
+        child.start()
+    });
+    match result {
         Err(SpawnError::Exec { program, errno }) => {
             assert_eq!(program, missing.display().to_string());
             assert_eq!(errno, Errno::ENOENT);
@@ -349,18 +546,51 @@ fn t01_6_an_exec_error_comes_back_from_start() {
 }
 
 #[test]
-fn t01_6_an_unstarted_child_is_cleaned_up() {
+fn t01_6_another_process_can_start_a_detached_child() {
     let check = Check::new();
     let marker = check.dir().join("marker");
+    let text = random::token(16);
     let mut cmd = Command::new(probe());
-    cmd.arg("write").arg(&marker).arg("x");
-    let child = spawn(&cmd).expect("spawn");
-    drop(child);
-    thread::sleep(Duration::from_millis(50));
-    assert!(
-        !marker.exists(),
-        "a child that was never started must not run"
-    );
+    cmd.arg("write").arg(&marker).arg(&text);
+    let status = check.within(DEADLINE, "the detached child never ran", || {
+        let child = spawn(&cmd).expect("spawn");
+        let gate = child.gate();
+        let pid = child.detach();
+        thread::sleep(Duration::from_millis(100));
+        assert!(!marker.exists(), "a detached child runs only once started");
+        // `start` from another process: as `cat exec.fifo` starts a runc container.
+        let out = kit::run(StdCommand::new("cat").arg(&gate), DEADLINE);
+        assert_eq!(
+            out.stdout.len(),
+            1,
+            "the child writes one byte into its gate"
+        );
+        let status = wait_pid(pid).expect("wait");
+        let _ = fs::remove_dir_all(gate.parent().expect("the gate's dir"));
+        status
+    });
+    assert_eq!(status, ExitStatus::Exited(0));
+    assert_eq!(fs::read_to_string(&marker).unwrap(), text);
+}
+
+#[test]
+fn t01_6_a_child_found_again_by_pid_can_be_started() {
+    let check = Check::new();
+    let code = random::int(1..=120) as i32;
+    let mut cmd = Command::new(probe());
+    cmd.args(["exit", &code.to_string()]);
+    let status = check.within(DEADLINE, "the child found again never ran", || {
+        let child = spawn(&cmd).expect("spawn");
+        let gate = child.gate();
+        let dir = gate.parent().expect("the gate's dir").to_path_buf();
+        let pid = child.detach();
+        let mut found = Child::found(pid, &dir).expect("find the child by pid");
+        found.start().expect("start the found child");
+        let status = wait_pid(pid).expect("wait");
+        let _ = fs::remove_dir_all(&dir);
+        status
+    });
+    assert_eq!(status, ExitStatus::Exited(code));
 }
 
 // ---------------------------------------------------------------- 01.7
@@ -418,36 +648,6 @@ fn t01_7_dockyard_exits_with_the_container_code() {
     );
 }
 
-#[test]
-fn t01_7_the_program_starts_with_no_signal_blocked_or_ignored() {
-    let _check = Check::new();
-    // `cat` is a C program: it shows what it inherited. (The probe, a Rust
-    // program, ignores SIGPIPE itself, as every Rust program does.)
-    let out = kit::run(
-        &mut dockyard(&["run", "--", "cat", "/proc/self/status"]),
-        DEADLINE,
-    );
-    assert_eq!(out.code, Some(0), "{}", out.describe());
-    let field = |name: &str| {
-        let line = out
-            .stdout
-            .lines()
-            .find(|l| l.starts_with(name))
-            .expect(name);
-        u64::from_str_radix(line[name.len()..].trim(), 16).unwrap()
-    };
-    assert_eq!(
-        field("SigBlk:"),
-        0,
-        "the signals dockyard blocks to forward them must be unblocked before exec"
-    );
-    assert_eq!(
-        field("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
-        0,
-        "SIGPIPE must not stay ignored"
-    );
-}
-
 // ---------------------------------------------------------------- 01.8
 
 #[test]
@@ -491,22 +691,38 @@ fn t01_8_exit_codes_follow_docker() {
         program: "x".into(),
         errno,
     };
-    assert_eq!(exit_code(&exec(Errno::ENOENT)), 127);
-    assert_eq!(exit_code(&exec(Errno::EACCES)), 126);
-    assert_eq!(exit_code(&exec(Errno::ENOEXEC)), 126);
-    assert_eq!(exit_code(&SpawnError::NoCommand), 125);
-    assert_eq!(
-        exit_code(&SpawnError::Setup {
-            step: "set the hostname",
-            errno: Errno::EPERM
-        }),
-        125
-    );
-    assert_eq!(
-        exit_code(&SpawnError::Sys {
-            what: "fork",
-            errno: Errno::EAGAIN
-        }),
-        125
-    );
+    let cases = [
+        (exec(Errno::ENOENT), 127, "exec: no such file"),
+        (
+            exec(Errno::ENOTDIR),
+            127,
+            "exec: a path through a non-directory",
+        ),
+        (exec(Errno::EACCES), 126, "exec: permission denied"),
+        (exec(Errno::ENOEXEC), 126, "exec: not an executable format"),
+        (SpawnError::NoCommand, 125, "no command"),
+        (
+            SpawnError::Setup {
+                step: "set the hostname",
+                errno: Errno::EPERM,
+            },
+            125,
+            "a setup step failed",
+        ),
+        (
+            SpawnError::Sys {
+                what: "fork",
+                errno: Errno::EAGAIN,
+            },
+            125,
+            "fork failed (an engine error)",
+        ),
+    ];
+    for (error, expected, what) in cases {
+        assert_eq!(
+            exit_code(&error),
+            expected,
+            "{what} ({error}) should exit {expected}"
+        );
+    }
 }

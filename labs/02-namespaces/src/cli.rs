@@ -33,18 +33,22 @@ impl NamespaceArgs {
             },
             hostname: Some(self.hostname.clone().unwrap_or_else(hostname::random)),
             init: self.init,
-            fail_at: None,
+            ..Config::default()
         }
     }
 }
 
 /// Run the container in the foreground; returns this process's exit code.
 pub fn run(args: &NamespaceArgs) -> i32 {
+    let config = args.config();
     report(
-        crate::spawn(&args.base.command(), &args.config()).and_then(|mut child| {
-            child.start()?;
-            Ok(child.wait_forwarding()?)
-        }),
+        process::cli::forwarding()
+            .map_err(Error::from)
+            .and_then(|forwarding| {
+                let mut child = crate::spawn(&args.base.command(), &config)?;
+                child.start()?;
+                Ok(child.wait_forwarding(&forwarding)?)
+            }),
     )
 }
 

@@ -3,8 +3,11 @@
 
 use nix::sched::CloneFlags;
 
+use nix::unistd::{getegid, geteuid};
+
 use crate::error::Error;
 use crate::hostname;
+use crate::idmap::IdMap;
 
 /// Which namespaces the container gets new ones of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +56,24 @@ pub struct Config {
     pub hostname: Option<String>,
     /// Run a minimal init as PID 1, with the program as its child.
     pub init: bool,
-    /// For the checks: make setup step N fail with ECANCELED, to prove that
-    /// a failure at any step leaves nothing behind.
-    pub fail_at: Option<u32>,
+    /// With a user namespace: who the container's uids and gids are on the
+    /// host. `None`: root inside is the caller outside, one id.
+    pub uid_map: Option<IdMap>,
+    pub gid_map: Option<IdMap>,
+    /// For the checks: make the setup step of this name fail with
+    /// ECANCELED, to prove that a failure at any step leaves nothing behind.
+    pub fail_at: Option<String>,
 }
 
 impl Config {
+    /// The uid and gid maps to write, defaults filled in.
+    pub fn id_maps(&self) -> (IdMap, IdMap) {
+        (
+            self.uid_map.unwrap_or(IdMap::root_is(geteuid().as_raw())),
+            self.gid_map.unwrap_or(IdMap::root_is(getegid().as_raw())),
+        )
+    }
+
     /// Refuse a configuration that cannot work, before anything is created.
     pub fn validate(&self) -> Result<(), Error> {
         if let Some(name) = &self.hostname {

@@ -11,15 +11,19 @@
 //! sync pipe: the child cannot do it for itself once it has exec'd, and it
 //! must not run the program with unmapped ids.
 //!
-//! Since Linux 3.19, an unprivileged process must first write `deny` to
+//! Since Linux 3.19, a process *without `CAP_SETGID`* over the parent user
+//! namespace (an unprivileged user: rootless) must first write `deny` to
 //! `/proc/PID/setgroups`: otherwise the container's root could call
 //! `setgroups(2)` to *drop* a supplementary group the host uses to deny it
-//! access ("negative" group permissions), and gain access.
+//! access ("negative" group permissions), and gain access. Root on the host
+//! need not, and must not: with setgroups denied, `su`, `sudo` and package
+//! managers fail inside the container.
 
 use std::fs;
 use std::path::PathBuf;
 
-use nix::unistd::Pid;
+use nix::errno::Errno;
+use nix::unistd::{Gid, Pid, Uid, geteuid, setgroups, setresgid, setresuid};
 
 use crate::error::Error;
 
@@ -32,6 +36,15 @@ pub struct IdMap {
 }
 
 impl IdMap {
+    /// `count` ids from 0 inside are `outside`… on the host.
+    pub fn range(outside: u32, count: u32) -> IdMap {
+        IdMap {
+            inside: 0,
+            outside,
+            count,
+        }
+    }
+
     /// Root inside is `outside` on the host; no other id is mapped.
     pub fn root_is(outside: u32) -> IdMap {
         IdMap {
@@ -54,7 +67,24 @@ fn write(pid: Pid, file: &str, text: &str) -> Result<(), Error> {
 
 /// Write the user namespace's maps of the (waiting) child `pid`.
 pub fn write_maps(pid: Pid, uid: IdMap, gid: IdMap) -> Result<(), Error> {
-    // TASK 02.4: deny setgroups, then write the child's uid_map and gid_map
-    todo!("02.4: deny setgroups, then write the child's uid_map and gid_map")
+    // TASK 02.4: rootless only: deny setgroups; then write the child's uid_map and gid_map
+    todo!("02.4: rootless only: deny setgroups; then write the child's uid_map and gid_map")
     // END TASK 02.4
+}
+
+/// In the child, once its maps are written: take uid and gid 0 of the
+/// namespace. A new user namespace grants every capability, but not new
+/// ids: the child still has its creator's uid and gid, and if the map does
+/// not contain them (root mapping a range for the container) they show
+/// inside as the overflow id 65534. Supplementary groups are dropped too —
+/// except rootless, where setgroups is denied (EPERM) and the process
+/// keeps the one group it has.
+pub fn become_root() -> Result<(), Errno> {
+    let root = (Gid::from_raw(0), Uid::from_raw(0));
+    setresgid(root.0, root.0, root.0)?;
+    match setgroups(&[]) {
+        Ok(()) | Err(Errno::EPERM) => {}
+        Err(errno) => return Err(errno),
+    }
+    setresuid(root.1, root.1, root.1)
 }

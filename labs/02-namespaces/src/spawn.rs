@@ -9,45 +9,59 @@
 //! copy-on-write copy of ours, as with fork). It also works in a
 //! multi-threaded process, where `unshare(CLONE_NEWUSER)` would fail.
 //!
-//! After `clone`, and before the child is released, the parent writes the
-//! user namespace's id maps (see `idmap`).
+//! After `clone`, while the child waits on lab 01's sync pipe, the parent
+//! does its part: it writes the user namespace's id maps (see `idmap`).
+//! Only then may the child go on: until its ids are mapped it is nobody,
+//! and its setup steps would fail.
 
 use nix::sched::clone;
 use nix::sys::signal::Signal;
-use nix::unistd::{getegid, geteuid};
-use process::child::StepResult;
-use process::signals::Forwarding;
-use process::spawn::{Child, Pipes, StepNames};
-use process::{Command, SpawnError};
+use process::gate::Gate;
+use process::{Command, Lifetime, SpawnError, Startup, Steps};
 
-use crate::child;
 use crate::config::Config;
 use crate::error::Error;
-use crate::idmap::{self, IdMap};
+use crate::{child, idmap};
 
 /// The child's stack. Mapped lazily: only the pages it touches cost memory.
 const STACK_SIZE: usize = 8 << 20;
 
-/// Start `cmd` in new namespaces, held on the sync pipe until
-/// [`Child::start`].
-pub fn spawn(cmd: &Command, config: &Config) -> Result<Child, Error> {
-    spawn_with(cmd, config, child::step_name, &mut || Ok(()))
+/// Start `cmd` in new namespaces; returns once it is created, held at its
+/// gate until [`process::Child::start`].
+pub fn spawn(cmd: &Command, config: &Config) -> Result<process::Child, Error> {
+    let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
+    let startup = Startup::new(gate, Lifetime::Attached)?;
+    spawn_with(cmd, config, Steps::new(), startup)
 }
 
-/// [`spawn`], with `extra` setup steps that later labs run in the child
-/// after lab 02's (named by `steps`).
-pub fn spawn_with(
+/// [`spawn`], with `extra` setup steps (a later lab's) that the child runs
+/// after lab 02's, and the `startup` (gate, lifetime) the caller chose.
+pub fn spawn_with<'a>(
     cmd: &Command,
-    config: &Config,
-    steps: StepNames,
-    extra: &mut dyn FnMut() -> StepResult,
-) -> Result<Child, Error> {
+    config: &'a Config,
+    extra: Steps<'a>,
+    startup: Startup,
+) -> Result<process::Child, Error> {
     config.validate()?;
     let prepared = cmd.prepare()?;
-    let pipes = Pipes::new()?;
-    let forwarding = Forwarding::block().map_err(SpawnError::sys("block the forwarded signals"))?;
+    let mut steps = child::steps(config);
+    steps.append(extra);
+    if config.init {
+        child::add_init(&mut steps, startup.child_fds());
+    }
+    if let Some(name) = &config.fail_at {
+        steps.fail_at(name).map_err(Error::Config)?;
+    }
+    let (uid_map, gid_map) = config.id_maps();
+    if config.namespaces.user {
+        // The container's root must be able to open its gate.
+        let give = startup.gate().give_to(uid_map.outside, gid_map.outside);
+        give.map_err(SpawnError::sys(
+            "hand the start gate to the container's root",
+        ))?;
+    }
     let mut stack = vec![0u8; STACK_SIZE];
-    // TASK 02.5: clone the child into new namespaces to run child::run; then write its id maps
-    todo!("02.5: clone the child into new namespaces to run child::run; then write its id maps")
+    // TASK 02.5: clone into new namespaces to run the child side; then write its id maps
+    todo!("02.5: clone into new namespaces to run the child side; then write its id maps")
     // END TASK 02.5
 }

@@ -4,6 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 
@@ -32,9 +33,39 @@ fn report(flags: &[&str]) -> Report {
     let mut args = vec!["run"];
     args.extend(flags);
     args.extend(["--", probe, "report"]);
-    let out = kit::run(&mut dockyard(&args), DEADLINE);
+    let out = kit::run_or(
+        &mut dockyard(&args),
+        DEADLINE,
+        "dockyard run never exited: was the child started, and did it exec?",
+    );
     assert_eq!(out.code, Some(0), "dockyard run failed\n{}", out.describe());
     Report::parse(&out.stdout)
+}
+
+/// `probe report` started with the lab's `spawn` (not the CLI, to reach
+/// every field of `config`): its report, read back from a file.
+fn report_via_spawn(check: &Check, config: &Config) -> Report {
+    let out = check.dir().join("out");
+    fs::create_dir(&out).unwrap();
+    // Open to every uid: the container may be any uid on the host.
+    fs::set_permissions(check.dir(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
+    let probe_copy = check.dir().join("probe");
+    fs::copy(probe(), &probe_copy).unwrap();
+    let file = out.join("report.json");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(format!(
+        "{} report > {}",
+        probe_copy.display(),
+        file.display()
+    ));
+    let status = check.within(DEADLINE, "spawn, start or wait did not return", || {
+        let mut child = namespaces::spawn(&cmd, config).expect("spawn");
+        child.start().expect("start");
+        child.wait().expect("wait")
+    });
+    assert_eq!(status, process::ExitStatus::Exited(0), "the probe failed");
+    Report::parse(&fs::read_to_string(&file).expect("the probe's report"))
 }
 
 /// The namespace inode of this (host) process.
@@ -228,32 +259,46 @@ fn t02_3_lo_comes_up_in_a_new_network_namespace() {
 
 // ---------------------------------------------------------------- 02.4
 
-#[test]
-fn t02_4_the_parent_writes_the_id_maps() {
-    require_root(LAB);
-    let _check = Check::new();
-    // A child in a new user namespace, waiting (as the lab's child does on
-    // its sync pipe) while the parent writes its maps.
+/// A child in a new user namespace, waiting (as the lab's child does on its
+/// sync pipe) while `write_maps` writes its maps; what it then reads in
+/// its `/proc/PID/{uid_map,gid_map,setgroups}`.
+fn maps_written(uid: IdMap, gid: IdMap) -> (String, String, String) {
     let mut cmd = StdCommand::new(probe());
     cmd.args(["sleep", "5"]);
     // SAFETY: unshare only makes a system call.
     unsafe { cmd.pre_exec(|| Ok(nix::sched::unshare(CloneFlags::CLONE_NEWUSER)?)) };
-    let mut child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().expect("spawn a child in a new user namespace");
     let pid = Pid::from_raw(child.id() as i32);
-    let (uid, gid) = (random::int(1000..=60000), random::int(1000..=60000));
-    let result = namespaces::idmap::write_maps(pid, IdMap::root_is(uid), IdMap::root_is(gid));
+    let result = namespaces::idmap::write_maps(pid, uid, gid);
     let read = |f: &str| fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
-    let (uid_map, gid_map, setgroups) = (read("uid_map"), read("gid_map"), read("setgroups"));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    result.expect("write_maps");
     let squash = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert_eq!(squash(uid_map), format!("0 {uid} 1"));
-    assert_eq!(squash(gid_map), format!("0 {gid} 1"));
+    let maps = (
+        squash(read("uid_map")),
+        squash(read("gid_map")),
+        read("setgroups").trim().to_owned(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(err) = result {
+        panic!("write_maps failed: {err}");
+    }
+    maps
+}
+
+#[test]
+fn t02_4_the_parent_writes_the_id_maps() {
+    require_root(LAB);
+    let _check = Check::new();
+    let (uid, gid) = (random::int(1000..=60000), random::int(1000..=60000));
+    let count = random::int(1..=1000);
+    let (uid_map, gid_map, setgroups) =
+        maps_written(IdMap::range(uid, count), IdMap::range(gid, count + 1));
+    assert_eq!(uid_map, format!("0 {uid} {count}"), "uid_map");
+    assert_eq!(gid_map, format!("0 {gid} {}", count + 1), "gid_map");
     assert_eq!(
-        setgroups.trim(),
-        "deny",
-        "setgroups must be denied before gid_map is written"
+        setgroups, "allow",
+        "root on the host may map groups without denying setgroups: deny it only when \
+         rootless, or su and package managers break inside the container"
     );
 }
 
@@ -288,33 +333,29 @@ fn t02_5_every_namespace_is_new() {
     );
 }
 
-/// Start `probe true` with setup step `step` failing on purpose.
-fn fail_at(step: u32, init: bool) {
+/// Start `probe true` with the setup step `step` failing on purpose.
+fn fail_at(step: &str, init: bool) {
     require_root(LAB);
-    let _check = Check::new();
+    let check = Check::new();
     let mut cmd = Command::new(probe());
     cmd.arg("true");
     let config = Config {
         hostname: Some(random::hostname()),
         init,
-        fail_at: Some(step),
+        fail_at: Some(step.to_owned()),
         ..Config::default()
     };
-    let mut child = namespaces::spawn(&cmd, &config).expect("spawn");
-    match child.start() {
-        Err(SpawnError::Setup {
+    let result = check.within(DEADLINE, "spawn did not return after a failed step", || {
+        namespaces::spawn(&cmd, &config).map(|_| ())
+    });
+    match result {
+        Err(Error::Spawn(SpawnError::Setup {
             step: name,
             errno: Errno::ECANCELED,
-        }) => {
-            assert_eq!(
-                name,
-                namespaces::child::step_name(step),
-                "the error names the step"
-            )
-        }
-        other => panic!("expected setup step {step} to fail with ECANCELED, got {other:?}"),
+        })) => assert_eq!(name, step, "the error names the step"),
+        other => panic!("expected the step {step:?} to fail with ECANCELED, got {other:?}"),
     }
-    // The leak guard (when `_check` drops) asserts no process is left.
+    // The leak guard (when `check` drops) asserts no process is left.
 }
 
 #[test]
@@ -366,25 +407,66 @@ fn t02_5_only_loopback_and_it_is_up() {
 #[test]
 fn t02_5_userns_maps_root_inside() {
     require_root(LAB);
-    let _check = Check::new();
-    let report = report(&["--userns"]);
+    let check = Check::new();
+    let outside = random::int(100_000..=900_000);
+    let count = random::int(1..=65536);
+    let config = Config {
+        namespaces: Namespaces {
+            user: true,
+            ..Namespaces::DEFAULT
+        },
+        uid_map: Some(IdMap::range(outside, count)),
+        gid_map: Some(IdMap::range(outside + 1, count)),
+        ..Config::default()
+    };
+    let report = report_via_spawn(&check, &config);
     assert_ne!(
         report.int("/namespaces/user") as u64,
         host_ns("user"),
-        "--userns makes a new user namespace"
+        "a new user namespace"
     );
     assert_eq!(
         map_text(&report, "/uid_map"),
-        "0 0 1",
-        "root inside is root (uid 0) outside, one id"
+        format!("0 {outside} {count}"),
+        "the maps the config asked for: write config.id_maps(), not a fixed map"
     );
-    assert_eq!(map_text(&report, "/gid_map"), "0 0 1");
     assert_eq!(
-        report.str("/setgroups").trim(),
-        "deny",
-        "setgroups must be denied before gid_map is written"
+        map_text(&report, "/gid_map"),
+        format!("0 {} {count}", outside + 1)
     );
-    assert_eq!(report.int("/uid"), 0);
+    assert_eq!(report.int("/uid"), 0, "root inside");
+}
+
+#[test]
+fn t02_5_ipc_and_cgroup_namespaces_are_in_effect() {
+    require_root(LAB);
+    let _check = Check::new();
+    // A SysV segment of the host's, with a random key.
+    let key = random::int(0x1000_0000..=0x7fff_fff0) as libc::key_t;
+    // SAFETY: plain SysV IPC calls; the segment is removed below.
+    let id = unsafe { libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+    assert!(id >= 0, "shmget: {}", Errno::last());
+    let report = report(&[]);
+    // SAFETY: as above.
+    unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+    let segments = report
+        .at("/sysv_shm")
+        .as_array()
+        .expect("the probe lists SysV segments");
+    assert!(
+        !segments.iter().any(|s| s["key"] == json!(key)),
+        "the container sees the host's SysV segment {key:#x}: it needs a new IPC namespace"
+    );
+    for entry in report
+        .at("/cgroup/entries")
+        .as_array()
+        .expect("the probe lists /proc/self/cgroup")
+    {
+        assert_eq!(
+            entry["path"], "/",
+            "in a new cgroup namespace, the container's own cgroup is its root: {entry}"
+        );
+    }
 }
 
 /// Why unprivileged user namespaces are off on this host, if they are.
@@ -416,20 +498,22 @@ fn t02_5_a_rootless_run_works() {
     }
     let check = Check::new();
     let name = random::hostname();
-    // `nobody` must be able to reach both programs, wherever this checkout
+    // The unprivileged user must be able to reach both programs, wherever this checkout
     // lives: copy them into the check's dir and open it to everyone.
-    let dir = check.dir();
+    let dir: &Path = check.dir();
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
     let (dockyard_copy, probe_copy) = (dir.join("dockyard"), dir.join("probe"));
     fs::copy(env!("CARGO_BIN_EXE_dockyard-02"), &dockyard_copy).unwrap();
     fs::copy(probe(), &probe_copy).unwrap();
-    // Drop to the unprivileged user `nobody` (65534) for the whole run.
+    // Drop to a random unprivileged uid for the whole run (not 65534, the
+    // "overflow" id that unmapped ids also show as).
+    let user = random::int(20_000..=60_000);
     let mut cmd = StdCommand::new(&dockyard_copy);
     cmd.args(["run", "--userns", "--hostname", &name, "--"])
         .arg(&probe_copy)
         .arg("report");
-    cmd.uid(65534).gid(65534).current_dir("/");
-    let out = kit::run(&mut cmd, DEADLINE);
+    cmd.uid(user).gid(user).current_dir("/");
+    let out = kit::run_or(&mut cmd, DEADLINE, "a rootless dockyard run never exited");
     assert_eq!(
         out.code,
         Some(0),
@@ -440,8 +524,13 @@ fn t02_5_a_rootless_run_works() {
     assert_eq!(report.int("/uid"), 0, "root inside");
     assert_eq!(
         map_text(&report, "/uid_map"),
-        "0 65534 1",
-        "…is nobody outside"
+        format!("0 {user} 1"),
+        "…is the unprivileged user outside"
+    );
+    assert_eq!(
+        report.str("/setgroups").trim(),
+        "deny",
+        "rootless, setgroups must be denied before gid_map is written"
     );
     assert_eq!(report.str("/hostname"), name);
 }
@@ -449,52 +538,89 @@ fn t02_5_a_rootless_run_works() {
 // ---------------------------------------------------------------- 02.6
 
 #[test]
-fn t02_6_reap_collects_every_ended_child() {
+fn t02_6_reap_collects_every_ended_child_without_blocking() {
     require_root(LAB);
-    let _check = Check::new();
+    let check = Check::new();
+    process::panic_report::install();
     let code = random::int(1..=120) as i32;
     // In a child forked by std (so that `waitpid(-1)` reaps nothing of the
-    // test harness): three children end, the first — the "app" — with
-    // `code`; `reap` must return its status and leave no zombie behind.
+    // test harness): two children end — the first, the "app", with `code`
+    // — and a third stays alive. `reap` must return the app's status at
+    // once, leave no zombie, and not wait for the live one.
     let mut cmd = StdCommand::new(probe());
     cmd.arg("true");
     // SAFETY: the closure forks and makes system calls only.
     unsafe {
         cmd.pre_exec(move || {
-            let mut app = None;
-            for i in 0..3 {
+            // A panic (a todo!()) says one line on stderr and exits 125.
+            process::panic_report::arm_stderr();
+            let mut pids = [Pid::from_raw(0); 3];
+            for (i, pid) in pids.iter_mut().enumerate() {
                 match nix::unistd::fork()? {
-                    nix::unistd::ForkResult::Child => libc::_exit(if i == 0 { code } else { 0 }),
-                    nix::unistd::ForkResult::Parent { child } => app = app.or(Some(child)),
+                    nix::unistd::ForkResult::Child => {
+                        if i == 2 {
+                            libc::sleep(30); // alive while reap runs
+                        }
+                        libc::_exit(if i == 0 { code } else { 0 })
+                    }
+                    nix::unistd::ForkResult::Parent { child } => *pid = child,
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
             // No allocation after fork (the test harness has threads):
             // failures are told by errno.
-            let status = namespaces::init::reap(app.unwrap())?;
+            let status = namespaces::init::reap(pids[0])?;
+            let zombie = kill_and_count_zombies(pids[2]);
             if status != Some(process::ExitStatus::Exited(code)) {
                 return Err(std::io::Error::from_raw_os_error(libc::EBADE));
             }
-            match nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-                Err(Errno::ECHILD) => Ok(()),
-                _ => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+            if zombie {
+                return Err(std::io::Error::from_raw_os_error(libc::EBUSY));
             }
+            Ok(())
         });
     }
-    match cmd.spawn() {
-        Ok(child) => {
-            let out = kit::run::wait(child, "the child that reaps", DEADLINE);
-            assert_eq!(out.code, Some(0), "{}", out.describe());
-        }
+    cmd.stdout(std::process::Stdio::null());
+    cmd.stderr(std::process::Stdio::piped());
+    // `spawn` returns once the pre_exec closure is done: reap must not block.
+    let result = check.within(
+        DEADLINE,
+        "reap() did not return while a child was still running: call waitpid(-1) with \
+         WNOHANG, and stop when it says a child is still alive (StillAlive) or none is left (ECHILD)",
+        move || cmd.spawn().and_then(|child| child.wait_with_output()),
+    );
+    match result {
+        Ok(out) => assert!(
+            out.status.success(),
+            "the child that called reap failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
         Err(err) if err.raw_os_error() == Some(libc::EBADE) => {
             panic!("reap did not return the app's status Exited({code})")
         }
-        Err(err) if err.raw_os_error() == Some(libc::EBUSY) => panic!("reap left a child unreaped"),
-        Err(err) => panic!("reap did not do its job: {err}"),
+        Err(err) if err.raw_os_error() == Some(libc::EBUSY) => {
+            panic!("reap left an ended child unreaped: loop until waitpid says no more (WNOHANG)")
+        }
+        Err(err) => panic!("reap failed: {err}"),
     }
 }
 
+/// Kill and reap the live child `alive`; then whether any ended child was
+/// left unreaped. (After fork: only system calls.)
+fn kill_and_count_zombies(alive: Pid) -> bool {
+    let _ = kill(alive, Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(alive, None);
+    !matches!(
+        nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+        Err(Errno::ECHILD)
+    )
+}
+
 // ---------------------------------------------------------------- 02.7
+
+/// What to look at when `dockyard run --init` never exits.
+const INIT_HANGS: &str = "dockyard run --init never exited: does init block SIGCHLD, read it \
+     from its signalfd, reap, and return the app's exit code once the app has ended?";
 
 #[test]
 fn t02_7_init_reaps_orphans() {
@@ -511,7 +637,7 @@ fn t02_7_init_reaps_orphans() {
             args.push("--init");
         }
         args.extend(orphans);
-        let out = kit::run(&mut dockyard(&args), DEADLINE);
+        let out = kit::run_or(&mut dockyard(&args), DEADLINE, INIT_HANGS);
         assert_eq!(out.code, Some(0), "{}", out.describe());
         out.json()["zombies"].as_array().unwrap().len()
     };
@@ -538,9 +664,10 @@ fn t02_7_the_app_runs_under_init_and_its_code_passes_through() {
     );
     let code = random::int(1..=120);
     let probe = probe().to_str().unwrap();
-    let out = kit::run(
+    let out = kit::run_or(
         &mut dockyard(&["run", "--init", "--", probe, "exit", &code.to_string()]),
         DEADLINE,
+        INIT_HANGS,
     );
     assert_eq!(out.code, Some(code as i32), "{}", out.describe());
 }
@@ -551,17 +678,21 @@ fn t02_7_init_forwards_signals_to_the_app() {
     let _check = Check::new();
     let probe = probe().to_str().unwrap();
     let mut run = Running::start(&mut dockyard(&["run", "--init", "--", probe, "signals"]));
-    assert_eq!(run.next_json(DEADLINE)["ready"], true);
+    let ready = run.next_json_or(DEADLINE, "the app under init never said it was ready");
+    assert_eq!(ready["ready"], true);
     for (signal, name) in [(Signal::SIGUSR1, "SIGUSR1"), (Signal::SIGTERM, "SIGTERM")] {
-        kill(Pid::from_raw(run.pid()), signal).unwrap();
-        let got = run.next_json(DEADLINE);
+        kill(Pid::from_raw(run.pid()), signal).expect("signal dockyard");
+        let got = run.next_json_or(
+            DEADLINE,
+            "the app never got the signal: does init read its signalfd and kill(app, signal)?",
+        );
         assert_eq!(got["signal"], name);
         assert_eq!(
             got["from_pid"], 1,
             "{name} should come from init, PID 1 in the container"
         );
     }
-    let out = run.finish(Duration::from_secs(5));
+    let out = run.finish_or(DEADLINE, INIT_HANGS);
     assert_eq!(
         out.code,
         Some(0),

@@ -28,13 +28,20 @@ pub fn run(args: &RootfsArgs) -> i32 {
     } else {
         RootMode::Pivot
     };
+    let forwarding = match process::cli::forwarding() {
+        Ok(forwarding) => forwarding,
+        Err(err) => {
+            eprintln!("dockyard: {err}");
+            return process::cli::EXIT_ENGINE;
+        }
+    };
     let child = match &args.rootfs {
         Some(rootfs) => spawn(&cmd, &config, rootfs, mode),
         None => namespaces::spawn(&cmd, &config).map_err(Error::from),
     };
     let result = child.and_then(|mut child| {
         child.start()?;
-        Ok(child.wait_forwarding()?)
+        Ok(child.wait_forwarding(&forwarding)?)
     });
     match result {
         Ok(status) => status.code(),

@@ -17,24 +17,22 @@
 use std::path::Path;
 
 use namespaces::Config;
-use namespaces::child::step;
-use process::child::StepResult;
-use process::spawn::Child;
-use process::{Command, DEFAULT_PATH};
+use process::gate::Gate;
+use process::{Child, Command, DEFAULT_PATH, Lifetime, SpawnError, Startup, Steps};
 
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::{dev, mask, mounts, pivot, resolve};
 
-pub const STEP_PRIVATE: u32 = 10;
-pub const STEP_BIND: u32 = 11;
-pub const STEP_PROC_SYS: u32 = 12;
-pub const STEP_DEV: u32 = 13;
-pub const STEP_PIVOT: u32 = 14;
-pub const STEP_MASK: u32 = 15;
+pub const STEP_PRIVATE: &str = "make the mounts private";
+pub const STEP_BIND: &str = "bind-mount the rootfs onto itself";
+pub const STEP_PROC_SYS: &str = "mount /proc and /sys";
+pub const STEP_DEV: &str = "set up /dev";
+pub const STEP_PIVOT: &str = "change the root";
+pub const STEP_MASK: &str = "mask paths";
 
 /// Every setup step of lab 03, in order.
-pub const STEPS: [u32; 6] = [
+pub const STEPS: [&str; 6] = [
     STEP_PRIVATE,
     STEP_BIND,
     STEP_PROC_SYS,
@@ -42,19 +40,6 @@ pub const STEPS: [u32; 6] = [
     STEP_PIVOT,
     STEP_MASK,
 ];
-
-/// The name of a setup step (lab 03's or lab 02's), for error messages.
-pub fn step_name(step: u32) -> &'static str {
-    match step {
-        STEP_PRIVATE => "make the mounts private",
-        STEP_BIND => "bind-mount the rootfs onto itself",
-        STEP_PROC_SYS => "mount /proc and /sys",
-        STEP_DEV => "set up /dev",
-        STEP_PIVOT => "change the root",
-        STEP_MASK => "mask paths",
-        _ => namespaces::child::step_name(step),
-    }
-}
 
 /// How the child changes its root.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,14 +51,27 @@ pub enum RootMode {
     UnsafeChroot,
 }
 
-/// Start `cmd` in new namespaces with `rootfs` as its root, held on the sync
-/// pipe until [`Child::start`]. A bad rootfs or a program missing from it is
-/// an error before anything is created.
+/// Start `cmd` in new namespaces with `rootfs` as its root; returns once
+/// it is created, held at its gate until [`Child::start`]. A bad rootfs or
+/// a program missing from it is an error before anything is created.
 pub fn spawn(
     cmd: &Command,
     config: &Config,
     rootfs: &Path,
     mode: RootMode,
+) -> Result<Child, Error> {
+    let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
+    let startup = Startup::new(gate, Lifetime::Attached)?;
+    spawn_with(cmd, config, rootfs, mode, startup)
+}
+
+/// [`spawn`], with the `startup` (gate, lifetime) the caller chose.
+pub fn spawn_with(
+    cmd: &Command,
+    config: &Config,
+    rootfs: &Path,
+    mode: RootMode,
+    startup: Startup,
 ) -> Result<Child, Error> {
     config.validate()?; // before touching the rootfs
     if !config.namespaces.mount {
@@ -92,7 +90,14 @@ pub fn spawn(
             rootfs: layout.root,
         });
     }
-    // TASK 03.8: run the rootfs steps, in order, in the child after lab 02's
-    todo!("03.8: run the rootfs steps, in order, in the child after lab 02's")
+    let steps = rootfs_steps(&layout, mode);
+    Ok(namespaces::spawn::spawn_with(cmd, config, steps, startup)?)
+}
+
+/// The rootfs steps, in the order they must run, for the child to run
+/// after lab 02's.
+pub fn rootfs_steps(layout: &Layout, mode: RootMode) -> Steps<'_> {
+    // TASK 03.8: add the rootfs steps (STEPS), in order, each calling its module
+    todo!("03.8: add the rootfs steps (STEPS), in order, each calling its module")
     // END TASK 03.8
 }

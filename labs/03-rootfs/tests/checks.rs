@@ -30,7 +30,7 @@ use nix::unistd::{Pid, getpid, pipe2};
 use process::{Command, SpawnError};
 use rootfs::layout::Layout;
 use rootfs::resolve::resolve_in_root;
-use rootfs::spawn::{STEPS, step_name};
+use rootfs::spawn::STEPS;
 use rootfs::{dev, mask, mounts, pivot};
 use serde_json::{Value, json};
 
@@ -1153,12 +1153,22 @@ fn t03_7_read_only_paths_refuse_writes() {
 
 // ---------------------------------------------------------------- 03.8
 
+/// `dockyard run --rootfs ROOTFS -- ARGS…`, not started yet.
+fn dockyard_cmd(rootfs: &Rootfs, args: &[&str]) -> StdCommand {
+    let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_dockyard-03"));
+    cmd.args(["run", "--rootfs"])
+        .arg(rootfs.path())
+        .arg("--")
+        .args(args);
+    cmd
+}
+
+/// `dockyard run --rootfs ROOTFS -- ARGS…`, run to its end.
 fn dockyard_in(rootfs: &Rootfs, args: &[&str]) -> Output {
-    let mut all = vec!["run", "--rootfs", rootfs.path().to_str().unwrap(), "--"];
-    all.extend(args);
-    kit::run(
-        StdCommand::new(env!("CARGO_BIN_EXE_dockyard-03")).args(all),
+    kit::run_or(
+        &mut dockyard_cmd(rootfs, args),
         DEADLINE,
+        "dockyard run never exited: did the container start (check 03.8's steps) and exit?",
     )
 }
 
@@ -1241,27 +1251,25 @@ fn t03_8_the_breakout_fails_in_a_container() {
     assert_eq!(out.json()["escaped"], false, "{}", out.describe());
 }
 
-/// Start `/probe true` in the rootfs with setup step `step` failing.
-fn fail_at(step: u32) {
+/// Start `/probe true` in the rootfs with the setup step `step` failing.
+fn fail_at(step: &str) {
     require_root(LAB);
-    let (_check, rootfs) = with_rootfs();
+    let (check, rootfs) = with_rootfs();
     let mut cmd = Command::new("/probe");
     cmd.arg("true");
     let config = Config {
-        fail_at: Some(step),
+        fail_at: Some(step.to_owned()),
         ..Config::default()
     };
-    let mut child =
-        rootfs::spawn(&cmd, &config, rootfs.path(), rootfs::RootMode::Pivot).expect("spawn");
-    match child.start() {
-        Err(SpawnError::Setup {
+    let result = check.within(DEADLINE, "spawn did not return after a failed step", || {
+        rootfs::spawn(&cmd, &config, rootfs.path(), rootfs::RootMode::Pivot).map(|_| ())
+    });
+    match result {
+        Err(rootfs::Error::Namespaces(namespaces::Error::Spawn(SpawnError::Setup {
             step: name,
             errno: Errno::ECANCELED,
-        }) => assert_eq!(name, step_name(step)),
-        other => panic!(
-            "expected step {step} ({}) to fail, got {other:?}",
-            step_name(step)
-        ),
+        }))) => assert_eq!(name, step, "the error names the step that failed"),
+        other => panic!("expected the step {step:?} to fail with ECANCELED, got {other:?}"),
     }
     // The leak guard asserts that nothing stayed mounted and no process is left.
 }
@@ -1294,4 +1302,50 @@ fn t03_8_a_failure_changing_the_root_leaves_nothing_behind() {
 #[test]
 fn t03_8_a_failure_masking_paths_leaves_nothing_behind() {
     fail_at(STEPS[5]);
+}
+
+#[test]
+fn t03_8_the_steps_run_in_order() {
+    let (_check, rootfs) = with_rootfs();
+    let layout = Layout::new(rootfs.path()).expect("a layout of the rootfs");
+    let steps = rootfs::spawn::rootfs_steps(&layout, rootfs::RootMode::Pivot);
+    assert_eq!(
+        steps.names(),
+        STEPS,
+        "every rootfs step, once each, in the order they must run"
+    );
+}
+
+#[test]
+fn t03_8_an_inherited_fd_does_not_reach_the_host() {
+    require_root(LAB);
+    let (check, rootfs) = with_rootfs();
+    let marker = host_marker(&check);
+    // A careless caller: a directory fd of the host's `/`, not close-on-exec,
+    // at fd 9. Through /proc/self/fd/9 it would still reach the host after
+    // pivot_root: runc's CVE-2024-21626.
+    let through_fd = format!("/proc/self/fd/9{}", marker.display());
+    let mut cmd = dockyard_cmd(&rootfs, &["/probe", "cat", &through_fd, "then", "report"]);
+    // SAFETY: open and dup2 are plain system calls.
+    unsafe {
+        cmd.pre_exec(|| {
+            let root = libc::open(c"/".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            libc::dup2(root, 9);
+            Ok(())
+        });
+    }
+    let out = kit::run_or(
+        &mut cmd,
+        DEADLINE,
+        "dockyard run did not finish: does the container start?",
+    );
+    let lines = out.json_lines();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|read| read["errno"] != json!(null)),
+        "the container read a host file through an inherited fd: mark every fd above 2 \
+         close-on-exec before exec (lab 01, task 01.5)\n{}",
+        out.describe()
+    );
 }

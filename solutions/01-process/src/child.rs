@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::command::Prepared;
-use crate::exec_report::{ReportWriter, STEP_EXEC};
+use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_GATE};
 use crate::gate::GateWait;
 use crate::panic_report;
 use crate::steps::Steps;
@@ -65,7 +65,8 @@ pub fn run(
         exit(EXIT_SETUP_FAILED);
     }
     side.report.send_created();
-    if side.gate.wait().is_err() {
+    if let Err(errno) = side.gate.wait() {
+        side.report.send(STEP_GATE, errno);
         exit(EXIT_SETUP_FAILED);
     }
     if side.attached {

@@ -29,6 +29,8 @@ use nix::unistd::{pipe2, read, write};
 pub const STEP_EXEC: u32 = 0;
 /// "Set up, waiting at the gate."
 pub const STEP_CREATED: u32 = u32::MAX - 1;
+/// Waiting at the start gate failed.
+pub const STEP_GATE: u32 = u32::MAX - 2;
 /// "The child panicked"; the errno field holds the message's length.
 pub const STEP_PANIC: u32 = u32::MAX;
 

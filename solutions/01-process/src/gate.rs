@@ -28,7 +28,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open, openat};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, mkfifo, read, write};
+use nix::unistd::{Gid, Pid, Uid, chown, mkfifo, read, write};
 
 use crate::signals::pidfd_open;
 
@@ -72,6 +72,18 @@ impl Gate {
             dir: dir.to_path_buf(),
             temporary: false,
         }
+    }
+
+    /// Hand the gate to the container's root user on the host (`uid`,
+    /// `gid`): in a user namespace the container's root is another user
+    /// than its creator, and must be able to open the FIFO (runc chowns its
+    /// exec.fifo the same way). A temporary gate's directory goes along.
+    pub fn give_to(&self, uid: u32, gid: u32) -> Result<(), Errno> {
+        let (uid, gid) = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
+        if self.temporary {
+            chown(&self.dir, uid, gid)?;
+        }
+        chown(&self.path(), uid, gid)
     }
 
     /// Keep a temporary gate after this value goes (its child was detached).

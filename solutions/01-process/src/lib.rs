@@ -40,5 +40,5 @@ pub mod sync_pipe;
 pub use command::{Command, DEFAULT_PATH, Prepared};
 pub use error::SpawnError;
 pub use spawn::{Child, Lifetime, Startup, spawn};
-pub use steps::Steps;
 pub use status::{ExitStatus, wait_pid};
+pub use steps::Steps;

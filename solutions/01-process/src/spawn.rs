@@ -29,7 +29,7 @@ use crate::child::{self, ChildSide};
 use crate::command::{Command, Prepared};
 use crate::error::SpawnError;
 use crate::exec_report::{
-    self, ChildFailure, Report, ReportReader, ReportWriter, STEP_EXEC, STEP_PANIC,
+    self, ChildFailure, Report, ReportReader, ReportWriter, STEP_EXEC, STEP_GATE, STEP_PANIC,
 };
 use crate::gate::{self, Gate, GateWait};
 use crate::panic_report;
@@ -83,6 +83,11 @@ impl Startup {
             gate_wait,
             lifetime,
         })
+    }
+
+    /// The gate the child will wait at.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// The raw fds of the child's side (sync pipe, report pipe, gate), for a
@@ -237,12 +242,15 @@ impl Child {
     /// child comes back as an error, and the failed child is reaped.
     pub fn start(&mut self) -> Result<(), SpawnError> {
         // TASK 01.6: open the gate; then read the report: Closed means exec worked
-        gate::start(&self.gate.path(), self.pid).map_err(SpawnError::sys("open the start gate"))?;
+        let opened = gate::start(&self.gate.path(), self.pid);
         if self.report.is_none() {
-            return Ok(()); // found again by pid: its creator has the report pipe
+            // Found again by pid: only its creator has the report pipe.
+            return opened.map_err(SpawnError::sys("open the start gate"));
         }
+        // Opened or not, the report says what became of the child.
         match self.next_report()? {
-            Report::Closed => Ok(()),
+            // End-of-file: exec worked — unless the child died at the gate.
+            Report::Closed => opened.map_err(SpawnError::sys("open the start gate")),
             Report::Failed(failure) => Err(self.failed(failure)),
             Report::Created => Err(SpawnError::Sys {
                 what: "start the child: it reported 'created' twice",
@@ -274,6 +282,10 @@ impl Child {
             },
             STEP_PANIC => SpawnError::ChildPanicked {
                 message: failure.message,
+            },
+            STEP_GATE => SpawnError::Setup {
+                step: "wait at the start gate",
+                errno: failure.errno,
             },
             n => SpawnError::Setup {
                 step: self.steps.name(n),

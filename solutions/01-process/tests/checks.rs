@@ -143,7 +143,10 @@ fn t01_3_the_child_side_blocks_until_released() {
     thread::sleep(Duration::from_millis(150));
     assert!(!waiter.is_finished(), "wait() returned before release()");
     release.release().expect("release");
-    let done = wait_for(&waiter, "SyncWait::wait() did not return after release(): does it read the byte?");
+    let done = wait_for(
+        &waiter,
+        "SyncWait::wait() did not return after release(): does it read the byte?",
+    );
     assert!(done, "SyncWait::wait() did not return after release()");
     assert_eq!(waiter.join().expect("waiter"), Ok(()));
 }
@@ -190,7 +193,10 @@ fn t01_3_the_gate_holds_the_child_until_someone_opens_it() {
     let mut fifo = fs::File::open(gate.path()).expect("open the FIFO for reading");
     let mut byte = Vec::new();
     fifo.read_to_end(&mut byte).expect("read the FIFO");
-    wait_for(&held, "GateWait::wait() did not return once the FIFO was opened");
+    wait_for(
+        &held,
+        "GateWait::wait() did not return once the FIFO was opened",
+    );
     assert_eq!(held.join().expect("waiter"), Ok(()));
     assert_eq!(
         byte.len(),
@@ -298,7 +304,7 @@ fn exec_via_std(
     let prepared = cmd.prepare().expect("prepare");
     let (report_writer, mut report_reader) = exec_report::channel().expect("report pipe");
     let (sync, _release) = sync_pipe::channel().expect("sync pipe");
-    let gate = Gate::create(check.dir()).expect("gate");
+    let gate = Gate::temporary().expect("gate");
     let gate_wait = gate.waiter().expect("gate waiter");
     let mut std_cmd = StdCommand::new("/nonexistent/never-run");
     std_cmd.current_dir(check.dir());
@@ -341,7 +347,10 @@ fn exec_errno(result: Result<kit::Output, Report>) -> Option<Errno> {
     match result {
         Err(Report::Failed(f)) if f.step == exec_report::STEP_EXEC => Some(f.errno),
         Err(other) => panic!("expected an exec failure report, got {other:?}"),
-        Ok(out) => panic!("expected exec to fail, but a program ran:\n{}", out.describe()),
+        Ok(out) => panic!(
+            "expected exec to fail, but a program ran:\n{}",
+            out.describe()
+        ),
     }
 }
 
@@ -439,7 +448,8 @@ fn t01_5_the_program_starts_with_no_signal_blocked_or_ignored() {
     // `cat` is a C program: it shows what it inherited. (The probe, a Rust
     // program, ignores SIGPIPE itself, as every Rust program does.)
     let mut cmd = Command::new("cat");
-    cmd.arg("/proc/self/status").env("PATH", process::DEFAULT_PATH);
+    cmd.arg("/proc/self/status")
+        .env("PATH", process::DEFAULT_PATH);
     let out = exec_via_std(&cmd, &check, a_messy_caller).expect("exec cat");
     let field = |name: &str| {
         let line = out.stdout.lines().find(|l| l.starts_with(name));
@@ -550,7 +560,11 @@ fn t01_6_another_process_can_start_a_detached_child() {
         assert!(!marker.exists(), "a detached child runs only once started");
         // `start` from another process: as `cat exec.fifo` starts a runc container.
         let out = kit::run(StdCommand::new("cat").arg(&gate), DEADLINE);
-        assert_eq!(out.stdout.len(), 1, "the child writes one byte into its gate");
+        assert_eq!(
+            out.stdout.len(),
+            1,
+            "the child writes one byte into its gate"
+        );
         let status = wait_pid(pid).expect("wait");
         let _ = fs::remove_dir_all(gate.parent().expect("the gate's dir"));
         status
@@ -679,7 +693,11 @@ fn t01_8_exit_codes_follow_docker() {
     };
     let cases = [
         (exec(Errno::ENOENT), 127, "exec: no such file"),
-        (exec(Errno::ENOTDIR), 127, "exec: a path through a non-directory"),
+        (
+            exec(Errno::ENOTDIR),
+            127,
+            "exec: a path through a non-directory",
+        ),
         (exec(Errno::EACCES), 126, "exec: permission denied"),
         (exec(Errno::ENOEXEC), 126, "exec: not an executable format"),
         (SpawnError::NoCommand, 125, "no command"),

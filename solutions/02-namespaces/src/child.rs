@@ -17,8 +17,9 @@ use nix::unistd::{ForkResult, fork};
 use process::Steps;
 
 use crate::config::Config;
-use crate::{hostname, init, loopback};
+use crate::{hostname, idmap, init, loopback};
 
+pub const STEP_IDS: &str = "become root in the user namespace";
 pub const STEP_HOSTNAME: &str = "set the hostname";
 pub const STEP_LOOPBACK: &str = "bring up the loopback interface";
 pub const STEP_FORK_APP: &str = "fork the app under init";
@@ -27,6 +28,13 @@ pub const STEP_FORK_APP: &str = "fork the app under init";
 /// after any later lab's: see [`add_init`]).
 pub fn steps(config: &Config) -> Steps<'_> {
     let mut steps = Steps::new();
+    steps.add(STEP_IDS, move || {
+        if config.namespaces.user {
+            idmap::become_root()
+        } else {
+            Ok(())
+        }
+    });
     steps.add(STEP_HOSTNAME, move || match &config.hostname {
         Some(name) => hostname::set(name),
         None => Ok(()),

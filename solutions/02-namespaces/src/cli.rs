@@ -41,11 +41,15 @@ impl NamespaceArgs {
 /// Run the container in the foreground; returns this process's exit code.
 pub fn run(args: &NamespaceArgs) -> i32 {
     let config = args.config();
-    report(process::cli::forwarding().map_err(Error::from).and_then(|forwarding| {
-        let mut child = crate::spawn(&args.base.command(), &config)?;
-        child.start()?;
-        Ok(child.wait_forwarding(&forwarding)?)
-    }))
+    report(
+        process::cli::forwarding()
+            .map_err(Error::from)
+            .and_then(|forwarding| {
+                let mut child = crate::spawn(&args.base.command(), &config)?;
+                child.start()?;
+                Ok(child.wait_forwarding(&forwarding)?)
+            }),
+    )
 }
 
 /// The exit code for how the run went, printing an error if it failed.

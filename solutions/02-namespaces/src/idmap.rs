@@ -22,7 +22,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use nix::unistd::{Pid, geteuid};
+use nix::errno::Errno;
+use nix::unistd::{Gid, Pid, Uid, geteuid, setgroups, setresgid, setresuid};
 
 use crate::error::Error;
 
@@ -76,3 +77,20 @@ pub fn write_maps(pid: Pid, uid: IdMap, gid: IdMap) -> Result<(), Error> {
     // END TASK 02.4
 }
 // ANCHOR_END: write_maps
+
+/// In the child, once its maps are written: take uid and gid 0 of the
+/// namespace. A new user namespace grants every capability, but not new
+/// ids: the child still has its creator's uid and gid, and if the map does
+/// not contain them (root mapping a range for the container) they show
+/// inside as the overflow id 65534. Supplementary groups are dropped too —
+/// except rootless, where setgroups is denied (EPERM) and the process
+/// keeps the one group it has.
+pub fn become_root() -> Result<(), Errno> {
+    let root = (Gid::from_raw(0), Uid::from_raw(0));
+    setresgid(root.0, root.0, root.0)?;
+    match setgroups(&[]) {
+        Ok(()) | Err(Errno::EPERM) => {}
+        Err(errno) => return Err(errno),
+    }
+    setresuid(root.1, root.1, root.1)
+}

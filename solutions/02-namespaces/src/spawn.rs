@@ -54,8 +54,15 @@ pub fn spawn_with<'a>(
         steps.fail_at(name).map_err(Error::Config)?;
     }
     let (uid_map, gid_map) = config.id_maps();
+    if config.namespaces.user {
+        // The container's root must be able to open its gate.
+        let give = startup.gate().give_to(uid_map.outside, gid_map.outside);
+        give.map_err(SpawnError::sys(
+            "hand the start gate to the container's root",
+        ))?;
+    }
     let mut stack = vec![0u8; STACK_SIZE];
-    // TASK 02.5: clone the child into new namespaces to run its side; the parent's part: its id maps
+    // TASK 02.5: clone into new namespaces to run the child side; then write its id maps
     let callback = Box::new(|| -> isize {
         startup.run_child(&prepared, &mut steps, &mut process::child::exec_program)
     });

@@ -4,9 +4,9 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command as StdCommand;
 use std::time::Duration;
-use std::path::Path;
 
 use kit::{Check, DEADLINE, Report, Running, probe, random, require_root};
 use namespaces::child::{STEP_FORK_APP, STEP_HOSTNAME, STEP_LOOPBACK};
@@ -54,8 +54,11 @@ fn report_via_spawn(check: &Check, config: &Config) -> Report {
     fs::copy(probe(), &probe_copy).unwrap();
     let file = out.join("report.json");
     let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(format!("{} report > {}", probe_copy.display(), file.display()));
+    cmd.arg("-c").arg(format!(
+        "{} report > {}",
+        probe_copy.display(),
+        file.display()
+    ));
     let status = check.within(DEADLINE, "spawn, start or wait did not return", || {
         let mut child = namespaces::spawn(&cmd, config).expect("spawn");
         child.start().expect("start");
@@ -446,7 +449,10 @@ fn t02_5_ipc_and_cgroup_namespaces_are_in_effect() {
     let report = report(&[]);
     // SAFETY: as above.
     unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
-    let segments = report.at("/sysv_shm").as_array().expect("the probe lists SysV segments");
+    let segments = report
+        .at("/sysv_shm")
+        .as_array()
+        .expect("the probe lists SysV segments");
     assert!(
         !segments.iter().any(|s| s["key"] == json!(key)),
         "the container sees the host's SysV segment {key:#x}: it needs a new IPC namespace"

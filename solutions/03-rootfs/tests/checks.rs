@@ -1341,7 +1341,9 @@ fn t03_8_an_inherited_fd_does_not_reach_the_host() {
     );
     let lines = out.json_lines();
     assert!(
-        lines.first().is_some_and(|read| read["errno"] != json!(null)),
+        lines
+            .first()
+            .is_some_and(|read| read["errno"] != json!(null)),
         "the container read a host file through an inherited fd: mark every fd above 2 \
          close-on-exec before exec (lab 01, task 01.5)\n{}",
         out.describe()
