@@ -87,11 +87,7 @@ pub fn options(root: &Path, lab: &Lab, probe: &Path) -> RunOptions {
     }
 }
 
-pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to our effective user.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
+pub use shared::privileges::is_root;
 
 /// One task's line in the table.
 pub struct Row {

@@ -118,7 +118,9 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) {
 }
 
 impl ReportReader {
-    /// Block until the next record, or end-of-file.
+    /// Block until the next record, or end-of-file. (Not an `Iterator`:
+    /// reading can fail, and the end is a value of its own.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Report, Errno> {
         // TASK 01.4: read one 8-byte record (end-of-file: Closed) and decode it
         todo!("01.4: read one 8-byte record (end-of-file: Closed) and decode it")

@@ -1,6 +1,6 @@
 //! Filesystems: how `/` propagates mounts, and overlayfs for image layers.
 
-use super::detect::{parse_mountinfo, root_is_shared};
+use super::detect::root_is_shared;
 use super::needs::Needs;
 use super::report::{Item, fix};
 use super::sys::{read, read_trimmed};
@@ -11,7 +11,7 @@ pub fn mounts(needs: &Needs) -> Item {
     let Some(text) = read("/proc/self/mountinfo") else {
         return Item::optional("mounts", "cannot read /proc/self/mountinfo", Vec::new());
     };
-    match root_is_shared(&parse_mountinfo(&text)) {
+    match root_is_shared(&shared::mountinfo::parse(&text)) {
         Some(true) => {
             let who = match needs.named("rootfs") {
                 Some(lab) => format!("lab {} ({})", lab.num, lab.package),
