@@ -17,6 +17,7 @@ mod probe;
 mod progress;
 mod skip;
 mod sync;
+mod target;
 mod testrun;
 mod verify;
 
@@ -107,6 +108,17 @@ fn main() -> ExitCode {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let root = labs::root();
+    // Commands that build or run lab binaries hold the target dir's lock.
+    let _lock = match &cli.command {
+        Commands::Status | Commands::Doctor | Commands::Book { .. } => None,
+        _ => match target::lock(&root) {
+            Ok(lock) => Some(lock),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let result = match cli.command {
         Commands::Check { lab, all } => check::run(&root, lab.as_deref(), all),
         Commands::Status => progress::status(&root).map(|()| true),
