@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workbook's own tool.
 //!
 //! For learners: `doctor`, `check`, `status`, `skip`/`unskip`, `book`, `demo`.
-//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `bench`.
+//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `mutants`, `bench`.
 //! See ARCHITECTURE.md for how the pieces fit.
 
 mod assemble;
@@ -13,6 +13,7 @@ mod doctor;
 mod grade;
 mod labs;
 mod markers;
+mod mutants;
 mod probe;
 mod progress;
 mod skip;
@@ -80,6 +81,13 @@ enum Commands {
     /// Maintainers: the project's gate (sync, fmt, clippy, tests, every check
     /// passes on the reference and fails on the starter, the book).
     Verify,
+    /// Maintainers: which wrong versions of lab NN's task code its checks miss (cargo-mutants).
+    Mutants {
+        lab: String,
+        /// Extra arguments for `cargo mutants`, after `--`.
+        #[arg(last = true)]
+        extra: Vec<String>,
+    },
     /// Maintainers: measure how long learners wait.
     Bench {
         #[command(subcommand)]
@@ -130,6 +138,7 @@ fn main() -> ExitCode {
         Commands::Demo => demo::run(&root).map(|()| true),
         Commands::Sync { check, force } => sync::run(&root, check, force).map(|()| true),
         Commands::Verify => verify::run(&root),
+        Commands::Mutants { lab, extra } => mutants::run(&root, &lab, &extra),
         Commands::Bench {
             what: BenchWhat::Check { lab },
         } => bench::check_times(&root, &lab).map(|()| true),
