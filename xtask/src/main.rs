@@ -114,6 +114,7 @@ fn main() -> ExitCode {
     // (`cargo xtask check 01 | head`): Rust ignores SIGPIPE by default.
     // SAFETY: restoring the default disposition installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    target::pin_env();
     let cli = Cli::parse();
     let root = labs::root();
     // Commands that build or run lab binaries hold the target dir's lock.

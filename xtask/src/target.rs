@@ -35,6 +35,18 @@ pub fn dir(root: &Path) -> PathBuf {
     }
 }
 
+/// Make a relative `CARGO_TARGET_DIR` absolute in our environment: the
+/// cargo we start in `solutions/` or in an assembled workspace would read
+/// it against its own working directory, and build somewhere else.
+pub fn pin_env() {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| Path::new(d).is_relative())
+        && let Ok(cwd) = std::env::current_dir()
+    {
+        // SAFETY: called first thing in `main`, before any thread exists.
+        unsafe { std::env::set_var("CARGO_TARGET_DIR", cwd.join(dir)) };
+    }
+}
+
 /// An exclusive lock on the target dir, held until dropped.
 #[derive(Debug)]
 pub struct Lock {
