@@ -28,7 +28,7 @@ use crate::labs::{self, Lab};
 
 /// Assemble `target/KIND/NN` with `lab_source` as lab NN; returns its root.
 pub fn workspace(root: &Path, lab: &Lab, kind: &str, lab_source: &Path) -> Result<PathBuf> {
-    let ws = root.join("target").join(kind).join(&lab.num);
+    let ws = crate::target::dir(root).join(kind).join(&lab.num);
     if ws.exists() {
         fs::remove_dir_all(&ws).with_context(|| format!("removing {}", ws.display()))?;
     }

@@ -101,8 +101,9 @@ pub fn run_times(root: &Path, runs: usize) -> Result<()> {
     if !status.success() {
         bail!("the reference of lab 03 does not build");
     }
-    let dockyard = root.join("target/release/dockyard-03");
-    let rootfs = root.join("target/bench/rootfs");
+    let target = crate::target::dir(root);
+    let dockyard = target.join("release/dockyard-03");
+    let rootfs = target.join("bench/rootfs");
     if rootfs.exists() {
         std::fs::remove_dir_all(&rootfs)?;
     }

@@ -29,7 +29,7 @@ pub fn run(root: &Path) -> Result<()> {
     if !status.success() {
         bail!("the reference of lab {} does not build", lab.num);
     }
-    let dockyard = root.join(format!("target/debug/dockyard-{}", lab.num));
+    let dockyard = crate::target::dir(root).join(format!("debug/dockyard-{}", lab.num));
     let host = report(Command::new(&probe).arg("report"))?;
     let (args, inside_probe) = run_args(root, &lab, &probe)?;
     // Labs from 02 on create namespaces: like `check`, use sudo only to run.
@@ -70,7 +70,7 @@ fn run_args(root: &Path, lab: &Lab, probe: &Path) -> Result<(Vec<String>, PathBu
         return Ok((args, probe.to_path_buf()));
     }
     // A minimal rootfs made from the probe (and busybox, when installed).
-    let dir = root.join("target/demo/rootfs");
+    let dir = crate::target::dir(root).join("demo/rootfs");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }

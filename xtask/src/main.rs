@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workbook's own tool.
 //!
 //! For learners: `doctor`, `check`, `status`, `skip`/`unskip`, `book`, `demo`.
-//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `bench`.
+//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `mutants`, `bench`.
 //! See ARCHITECTURE.md for how the pieces fit.
 
 mod assemble;
@@ -13,10 +13,12 @@ mod doctor;
 mod grade;
 mod labs;
 mod markers;
+mod mutants;
 mod probe;
 mod progress;
 mod skip;
 mod sync;
+mod target;
 mod testrun;
 mod verify;
 
@@ -91,6 +93,13 @@ enum Commands {
     /// Maintainers: the project's gate (sync, fmt, clippy, tests, every check
     /// passes on the reference and fails on the starter, the book).
     Verify,
+    /// Maintainers: which wrong versions of lab NN's task code its checks miss (cargo-mutants).
+    Mutants {
+        lab: String,
+        /// Extra arguments for `cargo mutants`, after `--`.
+        #[arg(last = true)]
+        extra: Vec<String>,
+    },
     /// Maintainers: measure how long learners wait.
     Bench {
         #[command(subcommand)]
@@ -117,8 +126,20 @@ fn main() -> ExitCode {
     // (`cargo xtask check 01 | head`): Rust ignores SIGPIPE by default.
     // SAFETY: restoring the default disposition installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    target::pin_env();
     let cli = Cli::parse();
     let root = labs::root();
+    // Commands that build or run lab binaries hold the target dir's lock.
+    let _lock = match &cli.command {
+        Commands::Status | Commands::Doctor | Commands::Book { .. } => None,
+        _ => match target::lock(&root) {
+            Ok(lock) => Some(lock),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let result = match cli.command {
         Commands::Check { lab, all } => check::run(&root, lab.as_deref(), all),
         Commands::Status => progress::status(&root).map(|()| true),
@@ -130,6 +151,7 @@ fn main() -> ExitCode {
         Commands::Demo => demo::run(&root).map(|()| true),
         Commands::Sync { check, force } => sync::run(&root, check, force).map(|()| true),
         Commands::Verify => verify::run(&root),
+        Commands::Mutants { lab, extra } => mutants::run(&root, &lab, &extra),
         Commands::Bench {
             what: BenchWhat::Check { lab },
         } => bench::check_times(&root, &lab).map(|()| true),

@@ -6,13 +6,15 @@
 //! verbatim, so the same checks judge the starter and the reference.
 //!
 //! `--check` writes nothing and fails on any difference. It also checks the
-//! two workspace manifests share their dependency and profile tables (or
-//! the labs and the solutions would build their dependencies twice).
+//! two workspace manifests share their dependency and profile tables, and
+//! that the two lock files pin the same version of every package they
+//! share (or the labs and the solutions would build their dependencies
+//! twice, and a check could pass against one version and fail on the other).
 //!
 //! `sync` is for the workbook's maintainers. It refuses to overwrite a task
 //! region in which a learner has written code.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -90,6 +92,17 @@ pub fn run(root: &Path, check: bool, force: bool) -> Result<()> {
             }
         }
     }
+    // Not a matter for `sync` to fix: said apart, with its own remedy.
+    let locks = if check { lock_drift(root)? } else { Vec::new() };
+    if !locks.is_empty() {
+        println!(
+            "Cargo.lock and solutions/Cargo.lock pin different versions:\n  - {}",
+            locks.join("\n  - ")
+        );
+        if problems.is_empty() {
+            bail!("the two lock files differ (see above)");
+        }
+    }
     if !problems.is_empty() {
         bail!(
             "labs/ is out of date with solutions/:\n  - {}\nRun `cargo xtask sync`.",
@@ -140,6 +153,69 @@ fn manifest_drift(root: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Packages from a registry (or git) that both lock files hold at
+/// different versions of one semver series — with the command that aligns
+/// them. (Two series of one crate, `syn` 1 and 2, are two packages: the
+/// tooling may need one the labs never use.)
+fn lock_drift(root: &Path) -> Result<Vec<String>> {
+    let read =
+        |rel: &str| fs::read_to_string(root.join(rel)).with_context(|| format!("reading {rel}"));
+    let labs = locked_versions(&read("Cargo.lock")?);
+    let solutions = locked_versions(&read("solutions/Cargo.lock")?);
+    let mut problems = Vec::new();
+    for ((name, series), ours) in &labs {
+        let Some(theirs) = solutions.get(&(name.clone(), series.clone())) else {
+            continue;
+        };
+        if ours != theirs {
+            // Cargo.lock, the learner's, is the one to follow.
+            problems.push(format!(
+                "{name}: Cargo.lock pins {ours}, solutions/Cargo.lock pins {theirs}; \
+                 fix: `cd solutions && cargo update --package {name}@{theirs} --precise {ours}` \
+                 (or the other way round in the root)"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// The semver series of a version: `0.2` for `0.2.7`, `2` for `2.0.1`
+/// (what a caret requirement can move within).
+fn series(version: &str) -> String {
+    let mut parts = version.split(['.', '-', '+']);
+    let major = parts.next().unwrap_or("");
+    match (major, parts.next()) {
+        ("0", Some(minor)) => format!("0.{minor}"),
+        _ => major.to_owned(),
+    }
+}
+
+/// `(name, series) → version` of the packages of a `Cargo.lock` that come
+/// from a registry or git (a workspace's own crates have no `source`).
+fn locked_versions(lock: &str) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    let value = |line: &str, key: &str| {
+        line.strip_prefix(key)
+            .and_then(|r| r.trim_start().strip_prefix('='))
+            .map(|r| r.trim().trim_matches('"').to_owned())
+    };
+    for block in lock.split("[[package]]").skip(1) {
+        let (mut name, mut version, mut source) = (None, None, false);
+        for line in block.lines().map(str::trim) {
+            if line.starts_with('[') {
+                break; // a table after the packages ([metadata], [[patch.unused]])
+            }
+            name = name.or_else(|| value(line, "name"));
+            version = version.or_else(|| value(line, "version"));
+            source |= line.starts_with("source");
+        }
+        if let (Some(name), Some(version), true) = (name, version, source) {
+            out.insert((name, series(&version)), version);
+        }
+    }
+    out
+}
+
 /// The lines of a TOML table, without comments and blank lines.
 fn table(manifest: &str, header: &str) -> Vec<String> {
     manifest
@@ -163,5 +239,43 @@ mod tests {
         assert_eq!(table(a, "[x]"), ["k = 1"]);
         assert_eq!(table(a, "[y]"), ["z = 2"]);
         assert!(table(a, "[w]").is_empty());
+    }
+
+    #[test]
+    fn lock_files_are_read_by_package() {
+        let lock = "version = 4\n\n[[package]]\nname = \"libc\"\nversion = \"0.2.1\"\n\
+            source = \"registry+https://x\"\n\n[[package]]\nname = \"process\"\n\
+            version = \"0.1.0\"\ndependencies = [\n \"libc\",\n]\n\n[[package]]\n\
+            name = \"libc\"\nversion = \"0.3.2\"\nsource = \"registry+https://x\"\n";
+        let v = locked_versions(lock);
+        assert_eq!(v.len(), 2, "a workspace crate has no source: {v:?}");
+        assert_eq!(v[&("libc".into(), "0.2".into())], "0.2.1");
+        assert_eq!(v[&("libc".into(), "0.3".into())], "0.3.2");
+        assert_eq!(series("2.0.119"), "2");
+        assert_eq!(series("1.0.0-rc.1"), "1");
+    }
+
+    #[test]
+    fn lock_drift_names_the_package_and_the_fix() {
+        let root = std::env::temp_dir().join(format!("xtask-lock-drift-{}", std::process::id()));
+        fs::create_dir_all(root.join("solutions")).unwrap();
+        let lock = |libc: &str| {
+            format!(
+                "[[package]]\nname = \"libc\"\nversion = \"{libc}\"\nsource = \"registry+x\"\n\n\
+                 [[package]]\nname = \"syn\"\nversion = \"1.0.1\"\nsource = \"registry+x\"\n"
+            )
+        };
+        fs::write(root.join("Cargo.lock"), lock("0.2.7")).unwrap();
+        fs::write(root.join("solutions/Cargo.lock"), lock("0.2.9")).unwrap();
+        let problems = lock_drift(&root).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            problems,
+            [
+                "libc: Cargo.lock pins 0.2.7, solutions/Cargo.lock pins 0.2.9; fix: \
+              `cd solutions && cargo update --package libc@0.2.9 --precise 0.2.7` \
+              (or the other way round in the root)"
+            ]
+        );
     }
 }

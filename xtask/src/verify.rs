@@ -10,7 +10,11 @@
 //!    earlier labs as reference code, so a check cannot fail merely
 //!    because an earlier lab is still `todo!()`;
 //! 6. every task has a check and every check names an existing task;
-//! 7. the book builds, with no broken include or link.
+//! 7. one task at a time: with only task K's regions as `todo!()` (the
+//!    reference everywhere else), every check of K fails and every check of
+//!    an earlier task passes — so each task's checks test that task, and a
+//!    learner who has done tasks 1..K-1 sees them pass;
+//! 8. the book builds, with no broken include or link.
 //!
 //! Every step runs even when an earlier one failed; the summary lists all.
 
@@ -21,12 +25,18 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::labs::{self, Lab};
-use crate::testrun::{self, Build};
-use crate::{assemble, check};
+use crate::labs::{self, Lab, Task};
+use crate::testrun::{self, Build, CheckResult};
+use crate::{assemble, check, markers};
 
 /// The packages of the tooling, all in the root workspace.
-const TOOLING: [&str; 4] = ["xtask", "dockyard-kit", "dockyard-probe", "xtask-book"];
+const TOOLING: [&str; 5] = [
+    "xtask",
+    "dockyard-kit",
+    "dockyard-probe",
+    "dockyard-shared",
+    "xtask-book",
+];
 
 struct Tally {
     passed: usize,
@@ -123,9 +133,35 @@ pub fn run(root: &Path) -> Result<bool> {
             &format!("lab {}: every check passes on the reference", lab.num),
             reference_passes(root, &lab, &probe),
         );
+        // One workspace per lab for the starter and then each task in
+        // turn: only lab NN's files change between builds, so cargo
+        // rebuilds only lab NN.
+        let ws = match assemble::workspace(root, &lab, "verify", &lab.lab_dir(root)) {
+            Ok(ws) => ws,
+            Err(err) => {
+                tally.step(
+                    &format!("lab {}: assemble its workspace", lab.num),
+                    Err(err),
+                );
+                continue;
+            }
+        };
         tally.step(
             &format!("lab {}: every check fails on the starter", lab.num),
-            starter_fails(root, &lab, &probe),
+            starter_fails(&ws, root, &lab, &probe),
+        );
+        let started = Instant::now();
+        tally.step(
+            &format!(
+                "lab {}: with one task missing, its checks fail and earlier tasks' pass",
+                lab.num
+            ),
+            one_task_missing(&ws, root, &lab, &probe),
+        );
+        println!(
+            "    (lab {}, one task missing: {:.0?})",
+            lab.num,
+            started.elapsed()
         );
     }
 
@@ -253,21 +289,11 @@ fn reference_passes(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
     }
 }
 
-/// Build lab NN's starter beside the *reference* code of labs < NN, in a
-/// copy of the solutions workspace under `target/verify/NN`, and run its
-/// checks: every one must fail.
-fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
-    let ws = assemble::workspace(root, lab, "verify", &lab.lab_dir(root))?;
-    let exes = match testrun::build(&ws, &lab.package)? {
-        Build::Ok(exes) => exes,
-        Build::Failed(err) => bail!("the starter does not compile:\n{}", err.rendered),
-    };
-    let mut opts = check::options(root, lab, probe);
-    opts.cwd = assemble::lab_dir(&ws, lab, "verify");
-    let results = testrun::run(&exes, &opts)?;
-    if results.is_empty() {
-        bail!("no checks ran");
-    }
+/// Lab NN's starter beside the *reference* code of labs < NN, in `ws` (a
+/// copy of the solutions workspace under `target/verify/NN`): every check
+/// must fail.
+fn starter_fails(ws: &Path, root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
+    let results = build_and_run(ws, root, lab, probe, "the starter")?;
     let passing: Vec<&str> = results
         .iter()
         .filter(|r| r.passed)
@@ -283,9 +309,205 @@ fn starter_fails(root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
     }
 }
 
+/// Build lab NN's checks in `ws` and run them.
+fn build_and_run(
+    ws: &Path,
+    root: &Path,
+    lab: &Lab,
+    probe: &Path,
+    what: &str,
+) -> Result<Vec<CheckResult>> {
+    let exes = match testrun::build(ws, &lab.package)? {
+        Build::Ok(exes) => exes,
+        Build::Failed(err) => bail!("{what} does not compile:\n{}", err.rendered),
+    };
+    let mut opts = check::options(root, lab, probe);
+    opts.cwd = assemble::lab_dir(ws, lab, "verify");
+    let results = testrun::run(&exes, &opts)?;
+    if results.is_empty() {
+        bail!("no checks ran");
+    }
+    Ok(results)
+}
+
+/// For each task K of the lab, in `ws`: lab NN's reference with only K's
+/// regions as `todo!()`. Every check of K must fail (or it does not test
+/// K), and every check of an earlier task must pass (or it depends on K,
+/// and a learner who has done the earlier tasks sees them fail). Checks of
+/// later tasks may do anything.
+fn one_task_missing(ws: &Path, root: &Path, lab: &Lab, probe: &Path) -> Result<()> {
+    let tasks = lab.tasks(root)?;
+    let dir = assemble::lab_dir(ws, lab, "verify");
+    let mut problems = Vec::new();
+    for task in &tasks {
+        // Only files that change are written, so cargo's fingerprints see
+        // only them.
+        for (rel, bytes) in all_but(root, lab, &task.id)? {
+            let path = dir.join(&rel);
+            if fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+                fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        let what = format!("the reference without task {}", task.id);
+        match build_and_run(ws, root, lab, probe, &what) {
+            Ok(results) => problems.extend(judge(task, &results)),
+            Err(err) => problems.push(format!("task {} missing: {err:#}", task.id)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!("{}", problems.join("\n"))
+    }
+}
+
+/// What is wrong with the results of a run in which only `missing` is
+/// `todo!()`: one line per check that breaks the rule.
+fn judge(missing: &Task, results: &[CheckResult]) -> Vec<String> {
+    let order = labs::task_order(&missing.id);
+    let mut problems = Vec::new();
+    for r in results {
+        let Some(id) = testrun::task_of(&r.name) else {
+            continue; // `tasks_and_checks` reports it
+        };
+        if id == missing.id && r.passed {
+            problems.push(format!(
+                "task {} missing: {} passed — it does not test task {}",
+                missing.id, r.name, missing.id
+            ));
+        } else if labs::task_order(&id) < order && !r.passed {
+            problems.push(format!(
+                "task {} missing: {} failed (task {id} is done, so it must pass): {}",
+                missing.id,
+                r.name,
+                first_line(&r.output)
+            ));
+        }
+    }
+    problems
+}
+
+/// The message of a failed check: the line after libtest's "panicked at",
+/// or its first line.
+fn first_line(output: &str) -> &str {
+    let mut lines = output.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("(no output)");
+    if first.starts_with("thread '") && first.contains("panicked at") {
+        lines.next().unwrap_or(first)
+    } else {
+        first
+    }
+}
+
+/// Lab `lab`'s sources (`src/**.rs`, relative to the crate) as a learner
+/// has them who did every task but `id`: the starter that `sync` makes,
+/// with every other task's regions filled with the reference code by
+/// `markers::fill` (as `skip` does).
+fn all_but(root: &Path, lab: &Lab, id: &str) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for (rel, starter) in crate::sync::expected(root, lab)? {
+        if !(rel.starts_with("src") && rel.extension().is_some_and(|e| e == "rs")) {
+            continue; // the same in the starter and the reference
+        }
+        let file = format!("solutions/{}/{}", lab.dir, rel.display());
+        let starter = String::from_utf8(starter).with_context(|| format!("{file}: not UTF-8"))?;
+        let solution = fs::read_to_string(lab.solution_dir(root).join(&rel))?;
+        let todo = markers::regions(&starter, &file)?;
+        let done = markers::regions(&solution, &file)?;
+        // `fill` takes each region's body from a second source, in order:
+        // give it one whose regions hold the `todo!` for task `id` and the
+        // reference for the others.
+        let mut donor = String::new();
+        for (t, d) in todo.iter().zip(&done) {
+            let body = if t.id == id { &t.body } else { &d.body };
+            donor.push_str(&format!("// TASK {}: {}\n", t.id, t.text));
+            for line in body {
+                donor.push_str(line);
+                donor.push('\n');
+            }
+            donor.push_str(&format!("// END TASK {}\n", t.id));
+        }
+        out.push((rel, markers::fill(&starter, &donor, &file)?.into_bytes()));
+    }
+    Ok(out)
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("      {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(name: &str, passed: bool, output: &str) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            passed,
+            output: output.into(),
+        }
+    }
+
+    #[test]
+    fn one_task_missing_is_judged_by_check_names() {
+        let task = Task {
+            id: "02.5".into(),
+            text: String::new(),
+        };
+        let results = [
+            result("t02_5_passes_anyway", true, ""),
+            result("t02_5_fails", false, "x"),
+            result(
+                "t02_2_needs_five",
+                false,
+                "thread 't02_2_needs_five' panicked at tests/checks.rs:1:1:\nnot yet implemented: 02.5\nmore",
+            ),
+            result("t02_10_later", false, "x"),
+            result("t02_1_fine", true, ""),
+        ];
+        assert_eq!(
+            judge(&task, &results),
+            [
+                "task 02.5 missing: t02_5_passes_anyway passed — it does not test task 02.5",
+                "task 02.5 missing: t02_2_needs_five failed (task 02.2 is done, so it must pass): \
+                 not yet implemented: 02.5",
+            ]
+        );
+    }
+
+    #[test]
+    fn all_but_one_task_is_the_reference_elsewhere() {
+        let root = labs::root();
+        let Some(lab) = labs::all(&root).unwrap().into_iter().next() else {
+            return;
+        };
+        let tasks = lab.tasks(&root).unwrap();
+        let id = &tasks[0].id;
+        let mut todos = 0;
+        for (rel, bytes) in all_but(&root, &lab, id).unwrap() {
+            let text = String::from_utf8(bytes).unwrap();
+            todos += text.matches("todo!(\"").count();
+            let regions = markers::regions(&text, "x").unwrap();
+            for r in regions.iter().filter(|r| &r.id != id) {
+                assert!(
+                    !markers::is_untouched(r),
+                    "{}: {} is todo!()",
+                    rel.display(),
+                    r.id
+                );
+            }
+            for r in regions.iter().filter(|r| &r.id == id) {
+                assert!(
+                    markers::is_untouched(r),
+                    "{}: {} is not todo!()",
+                    rel.display(),
+                    r.id
+                );
+            }
+        }
+        assert!(todos > 0, "task {id} has a todo!()");
+    }
 }
