@@ -168,7 +168,8 @@ fn mutants_cmd(ws: &Path, lab: &Lab, probe: &Path) -> Command {
         "--kill-child",
         "--mount-proc",
     ]);
-    cmd.arg(testrun::cargo()).arg("mutants")
+    cmd.arg(testrun::cargo())
+        .arg("mutants")
         .arg("--dir")
         .arg(ws)
         .args(["--package", &lab.package, "--colors", "never"]);

@@ -511,7 +511,10 @@ fn t01_6_the_program_runs_only_after_start() {
     });
     assert_eq!(status, ExitStatus::Exited(0));
     let written = fs::read_to_string(&marker).unwrap_or_else(|e| format!("(no file: {e})"));
-    assert_eq!(written, text, "the program should have written the random text once started");
+    assert_eq!(
+        written, text,
+        "the program should have written the random text once started"
+    );
 }
 
 #[test]
@@ -572,7 +575,10 @@ fn t01_6_another_process_can_start_a_detached_child() {
     });
     assert_eq!(status, ExitStatus::Exited(0));
     let written = fs::read_to_string(&marker).unwrap_or_else(|e| format!("(no file: {e})"));
-    assert_eq!(written, text, "the program should have written the random text once started");
+    assert_eq!(
+        written, text,
+        "the program should have written the random text once started"
+    );
 }
 
 #[test]
