@@ -96,6 +96,15 @@ pub fn run(root: &Path, num: &str, extra: &[String]) -> Result<bool> {
         .arg("--output")
         .arg(&out_dir)
         .arg("--in-place")
+        // A check that hits its own deadline of seconds fails in about 10 s;
+        // several such checks in one binary add up. Give the binary long
+        // enough that a deadline, not cargo-mutants' timer, decides — a
+        // TIMEOUT then means a check without a deadline.
+        .args(if extra.iter().any(|a| a.starts_with("--timeout")) {
+            &[][..]
+        } else {
+            &["--timeout", "120"][..]
+        })
         .args(extra)
         .status()
         .context("running cargo mutants")?;
