@@ -546,7 +546,8 @@ enum AppEnd {
 
 /// In a child forked by std (so that `waitpid(-1)` reaps nothing of the
 /// test harness): three children — the "app", which ends as `app_end`, an
-/// orphan-like child that exits 0, and one that stays alive. `reap` must
+/// orphan-like child that ends the other way (killed by a signal, or an
+/// exit code), and one that stays alive. `reap` must
 /// return the app's status at once, leave no zombie, and not wait for the
 /// live one.
 fn reap_in_a_child(app_end: AppEnd) {
@@ -573,7 +574,13 @@ fn reap_in_a_child(app_end: AppEnd) {
                             libc::kill(libc::getpid(), signal as i32);
                             libc::_exit(0)
                         }
-                        (1, _) => libc::_exit(0),
+                        // The other child ends the other way: an app's
+                        // status must come from the app, not from any child.
+                        (1, AppEnd::Exits(_)) => {
+                            libc::kill(libc::getpid(), libc::SIGTERM);
+                            libc::_exit(0)
+                        }
+                        (1, AppEnd::Killed(_)) => libc::_exit(3),
                         _ => {
                             libc::sleep(30); // alive while reap runs
                             libc::_exit(0)
