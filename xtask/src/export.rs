@@ -1,0 +1,243 @@
+//! `cargo xtask export --student DIR`: the workbook as students get it.
+//!
+//! An instructor hands out a copy without the answers: no `solutions/`,
+//! and a book whose reference solutions are gone. What is left must still
+//! work on its own, and it does because of how the workbook is built:
+//!
+//! - the starters in `labs/` are complete crates (same tests, same
+//!   snapshots) and lab NN depends on the student's *own* earlier labs;
+//! - `labs::all` and `Lab::tasks` read the starters when there is no
+//!   `solutions/`, and the book's checks read the task markers there;
+//! - the commands that need the reference (`verify`, `sync`, `grade`,
+//!   `demo`, `bench`, `mutants`, `export`, and `skip` without `--from`)
+//!   say so and stop ([`require_reference`]).
+//!
+//! What is written: the files git tracks, except `solutions/` and `.ci/`
+//! (the maintainers' CI runs `verify`); `labs/` as `sync` makes it from
+//! `solutions/` (never the instructor's edited copy); and each chapter with
+//! every `<details>` block that holds a solution, every include of
+//! `solutions/` and every link into it replaced by a sentence.
+
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{chapter, labs};
+
+/// What replaces a reference solution in the student edition's book.
+pub const REMOVED: &str = "*The reference solution is not part of the student edition of \
+    this workbook. Your instructor may hand it out later; until then, `cargo xtask hint` \
+    gives the hints again and `cargo xtask check` says what is missing.*";
+
+/// What replaces an include of reference code inside a code block.
+const REMOVED_IN_CODE: &str = "// (the reference code is not part of the student edition)";
+
+/// Stop with a message when `root` is a student edition: `what` needs the
+/// reference solutions.
+pub fn require_reference(root: &Path, what: &str) -> Result<()> {
+    if root.join("solutions").is_dir() {
+        return Ok(());
+    }
+    bail!(
+        "`cargo xtask {what}` is for the workbook's maintainers and instructors: it needs the \
+         reference solutions (solutions/), which this student edition leaves out. \
+         `cargo xtask check`, `status`, `hint` and `book` work here."
+    )
+}
+
+pub fn run(root: &Path, dest: &Path) -> Result<()> {
+    require_reference(root, "export")?;
+    if dest.exists()
+        && fs::read_dir(dest)
+            .with_context(|| format!("reading {}", dest.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} is not empty: export writes a whole workbook, into a new or empty directory",
+            dest.display()
+        );
+    }
+    let real_root = fs::canonicalize(root)?;
+    fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    if fs::canonicalize(dest)?.starts_with(&real_root) {
+        bail!(
+            "{} is inside this workbook; export to a directory outside it",
+            dest.display()
+        );
+    }
+    let mut written = 0usize;
+    let mut chapters = 0usize;
+    let mut removed = 0usize;
+    for rel in tracked(root)? {
+        let first = rel.components().next().map(|c| c.as_os_str().to_owned());
+        if first
+            .as_deref()
+            .is_some_and(|f| f == "solutions" || f == "labs" || f == ".ci" || f == ".github")
+        {
+            continue;
+        }
+        let from = root.join(&rel);
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        let bytes = fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+        let bytes = if rel.starts_with("book/src") && rel.extension().is_some_and(|e| e == "md") {
+            let text = String::from_utf8(bytes)
+                .with_context(|| format!("{} is not UTF-8", rel.display()))?;
+            let (student, n) = student_chapter(&text);
+            if n > 0 {
+                chapters += 1;
+                removed += n;
+            }
+            student.into_bytes()
+        } else {
+            bytes
+        };
+        write(&dest.join(&rel), &bytes)?;
+        written += 1;
+    }
+    // The starters as `sync` makes them: never the instructor's own edits.
+    for lab in labs::all(root)? {
+        for (rel, bytes) in crate::sync::expected(root, &lab)? {
+            write(&lab.lab_dir(dest).join(rel), &bytes)?;
+            written += 1;
+        }
+    }
+    println!(
+        "Student edition written to {}: {written} files, without solutions/; \
+         {removed} reference solutions removed from {chapters} chapters.\n\
+         Next: cd {} && git init && git add . && git commit -m 'Dockyard, student edition'\n\
+         then hand it out (a GitHub Classroom template repository, an archive, …).",
+        dest.display(),
+        dest.display()
+    );
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::create_dir_all(path.parent().expect("a file has a parent"))?;
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The files git tracks, relative to the root.
+fn tracked(root: &Path) -> Result<Vec<PathBuf>> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(["ls-files", "-z", "--cached"])
+        .output()
+        .context("running git ls-files (export copies the files git tracks)")?;
+    if !out.status.success() {
+        bail!(
+            "git ls-files failed: export copies the files git tracks, so run it in a git checkout\n{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .collect())
+}
+
+/// Whether a `<details>` block is a reference solution: its summary says
+/// so, or it includes code from `solutions/`.
+fn is_solution(summary: &str, body: &str) -> bool {
+    summary.to_lowercase().contains("solution")
+        || chapter::includes(body)
+            .iter()
+            .any(|i| points_into_solutions(&i.path))
+}
+
+fn points_into_solutions(path: &str) -> bool {
+    path.split('/').any(|part| part == "solutions")
+}
+
+/// A chapter as the student edition has it, and how many reference
+/// solutions were removed from it.
+pub fn student_chapter(text: &str) -> (String, usize) {
+    // First the solution blocks, whole.
+    let mut edits: Vec<(Range<usize>, String)> = chapter::details(text, 0..text.len())
+        .into_iter()
+        .filter(|d| is_solution(&d.summary, &text[d.body.clone()]))
+        .map(|d| (d.whole, format!("{REMOVED}\n")))
+        .collect();
+    let removed = edits.len();
+    let text = apply(text, &mut edits);
+    // Then whatever else reaches into solutions/: includes, links.
+    let code = chapter::code_blocks(&text);
+    let mut edits: Vec<(Range<usize>, String)> = chapter::includes(&text)
+        .into_iter()
+        .filter(|i| points_into_solutions(&i.path))
+        .map(|i| {
+            let in_code = code.iter().any(|c| c.contains(&i.range.start));
+            let by = if in_code { REMOVED_IN_CODE } else { REMOVED };
+            (i.range, by.to_owned())
+        })
+        .collect();
+    edits.extend(
+        chapter::links(&text)
+            .into_iter()
+            .filter(|l| points_into_solutions(&l.target))
+            .map(|l| (l.range, l.text)),
+    );
+    let more = edits.len();
+    (apply(&text, &mut edits), removed + more)
+}
+
+/// Apply non-overlapping replacements (any order given).
+fn apply(text: &str, edits: &mut [(Range<usize>, String)]) -> String {
+    edits.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (range, by) in edits.iter() {
+        if range.start < last {
+            continue; // inside an earlier edit
+        }
+        out.push_str(&text[last..range.start]);
+        out.push_str(by);
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHAPTER: &str = "## 01.1 — Prepare\n\n<details>\n<summary>Hint 1</summary>\n\nA question?\n\n</details>\n\n\
+        <details>\n<summary>Reference solution</summary>\n\n```rust,ignore\n\
+        {{#include ../../solutions/01-process/src/command.rs:prepare}}\n```\n\n</details>\n\n\
+        <details>\n<summary>Code</summary>\n\n{{#include ../../solutions/01-process/src/a.rs:x}}\n\n</details>\n\n\
+        ```rust,ignore\n{{#include ../../solutions/01-process/src/b.rs:y}}\n```\n\n\
+        See [the code](../../solutions/01-process/src/lib.rs) and [the intro](introduction.md).\n\
+        {{#include ../../labs/01-process/src/lib.rs:z}}\n";
+
+    #[test]
+    fn the_student_chapter_has_no_solution_left() {
+        let (out, removed) = student_chapter(CHAPTER);
+        assert_eq!(removed, 4, "{out}");
+        assert!(!out.contains("solutions/"), "{out}");
+        assert!(out.contains("A question?"));
+        assert!(!out.contains("Reference solution</summary>"));
+        assert!(!out.contains("<summary>Code</summary>"));
+        assert_eq!(out.matches(REMOVED).count(), 2);
+        assert!(out.contains(&format!("```rust,ignore\n{REMOVED_IN_CODE}\n```")));
+        assert!(out.contains("See the code and [the intro](introduction.md)."));
+        // Includes of anything else stay.
+        assert!(out.contains("{{#include ../../labs/01-process/src/lib.rs:z}}"));
+        // Exporting twice changes nothing more.
+        assert_eq!(student_chapter(&out), (out.clone(), 0));
+    }
+
+    #[test]
+    fn replacements_apply_in_order() {
+        let mut edits = vec![(4..5, "E".to_owned()), (0..1, "A".to_owned())];
+        assert_eq!(apply("abcdef", &mut edits), "AbcdEf");
+    }
+}
