@@ -69,6 +69,15 @@ pub fn run(root: &Path, dest: &Path) -> Result<()> {
             dest.display()
         );
     }
+    let untracked = git_paths(root, &["ls-files", "-z", "--others", "--exclude-standard"])?;
+    if !untracked.is_empty() {
+        eprintln!(
+            "note: {} files are not tracked by git and are left out (export copies the files \
+             git tracks), e.g. {}",
+            untracked.len(),
+            untracked[0].display()
+        );
+    }
     let mut written = 0usize;
     let mut chapters = 0usize;
     let mut removed = 0usize;
@@ -125,9 +134,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The files git tracks, relative to the root.
 fn tracked(root: &Path) -> Result<Vec<PathBuf>> {
+    git_paths(root, &["ls-files", "-z", "--cached"])
+}
+
+/// The paths a `git ls-files -z …` lists.
+fn git_paths(root: &Path, args: &[&str]) -> Result<Vec<PathBuf>> {
     let out = Command::new("git")
         .current_dir(root)
-        .args(["ls-files", "-z", "--cached"])
+        .args(args)
         .output()
         .context("running git ls-files (export copies the files git tracks)")?;
     if !out.status.success() {

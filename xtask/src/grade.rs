@@ -254,11 +254,12 @@ fn grade_class(grader: &Grader, tasks: &[Task], class: &Path, opts: &Options) ->
     for dir in &students {
         let student = student_name(dir);
         let started = Instant::now();
-        let graded = match submission_crate(dir, lab) {
-            Ok(krate) => {
-                let skipped = krate.join(".skipped").is_dir();
-                grader.grade(&student, &krate.join("src"), skipped)?
-            }
+        let graded = match submission_crate(dir, lab).and_then(|krate| {
+            let skipped = krate.join(".skipped").is_dir();
+            grader.grade(&student, &krate.join("src"), skipped)
+        }) {
+            Ok(graded) => graded,
+            // One student's problem never stops the class.
             Err(err) => Graded {
                 student: student.clone(),
                 compiles: false,
@@ -269,7 +270,7 @@ fn grade_class(grader: &Grader, tasks: &[Task], class: &Path, opts: &Options) ->
                     .map(|name| CheckResult {
                         name: name.clone(),
                         passed: false,
-                        output: "no submission".into(),
+                        output: format!("{err:#}"),
                     })
                     .collect(),
                 skipped: false,

@@ -140,6 +140,11 @@ pub fn run(root: &Path, arg: &str, reset: bool) -> Result<()> {
              section {id} of book/src/lab{}.md has them all.",
             lab.dir
         );
+        if !root.join("solutions").is_dir() {
+            println!(
+                "(The reference code, the level after the hints, is not part of this student edition.)"
+            );
+        }
     }
     shown.insert(id, level.max(before));
     // Remembering is a convenience: a read-only target dir is no error.
