@@ -36,13 +36,17 @@ fn reference_crate(root: &Path, lab: &Lab, from: Option<&Path>) -> Result<std::p
         Some(dir) => dir.to_path_buf(),
         None if lab.solution_dir(root).is_dir() => return Ok(lab.solution_dir(root)),
         None => bail!(
-            "this is the student edition of the workbook: it has no reference solutions, so              `skip` has nothing to fill lab {n} with. If your instructor handed out the              reference crate of lab {n}, run `cargo xtask skip {n} --from DIR` (DIR holds its              Cargo.toml and src/).",
+            "this is the student edition of the workbook: it has no reference solutions, so \
+             `skip` has nothing to fill lab {n} with. If your instructor handed out the \
+             reference crate of lab {n}, run `cargo xtask skip {n} --from DIR` (DIR holds its \
+             Cargo.toml and src/).",
             n = lab.num
         ),
     };
     if !dir.join("src").is_dir() {
         bail!(
-            "{} is not a lab's crate: it has no src/ (expected the reference crate of lab {},              like solutions/{})",
+            "{} is not a lab's crate: it has no src/ (expected the reference crate of lab {}, \
+             like solutions/{})",
             dir.display(),
             lab.num,
             lab.dir
