@@ -94,7 +94,9 @@ pub fn run(root: &Path, dest: &Path) -> Result<()> {
             continue; // deleted in the working tree
         }
         let bytes = fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
-        let bytes = if rel.starts_with("book/src") && rel.extension().is_some_and(|e| e == "md") {
+        let bytes = if rel == Path::new("README.md") {
+            student_readme(&String::from_utf8_lossy(&bytes)).into_bytes()
+        } else if rel.starts_with("book/src") && rel.extension().is_some_and(|e| e == "md") {
             let text = String::from_utf8(bytes)
                 .with_context(|| format!("{} is not UTF-8", rel.display()))?;
             let (student, n) = student_chapter(&text);
@@ -156,6 +158,21 @@ fn git_paths(root: &Path, args: &[&str]) -> Result<Vec<PathBuf>> {
         .filter(|p| !p.is_empty())
         .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
         .collect())
+}
+
+/// The README with a note under its title: this copy has no solutions.
+fn student_readme(text: &str) -> String {
+    let note = "> **Student edition.** This copy of the workbook has no reference solutions: \
+        `solutions/` and the book's reference code are left out. `cargo xtask check`, `status`, \
+        `hint` and `book` work as described below; `skip NN` needs `--from DIR`, the reference \
+        crate of lab NN if your instructor hands it out; `verify` and the other maintainers' \
+        commands need the full workbook.\n\n";
+    match text.split_once('\n') {
+        Some((title, rest)) if title.starts_with("# ") => {
+            format!("{title}\n\n{note}{}", rest.trim_start_matches('\n'))
+        }
+        _ => format!("{note}{text}"),
+    }
 }
 
 /// Whether a `<details>` block is a reference solution: its summary says
@@ -247,6 +264,20 @@ mod tests {
         assert!(out.contains("{{#include ../../labs/01-process/src/lib.rs:z}}"));
         // Exporting twice changes nothing more.
         assert_eq!(student_chapter(&out), (out.clone(), 0));
+    }
+
+    #[test]
+    fn the_readme_says_it_is_the_student_edition() {
+        let out = student_readme("# Dockyard\n\nText.\n");
+        assert!(
+            out.starts_with("# Dockyard\n\n> **Student edition.**"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("commands need the full workbook.\n\nText.\n"),
+            "{out}"
+        );
+        assert!(student_readme("no title").starts_with("> **Student edition.**"));
     }
 
     #[test]

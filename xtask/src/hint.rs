@@ -1,4 +1,5 @@
-//! `cargo xtask hint NN.K [--reset]`: the next hint for a task.
+//! `cargo xtask hint [NN.K] [--reset]`: the next hint for a task (without
+//! NN.K: the first task still `todo!()` of the lab in progress).
 //!
 //! Each task's section of the book ends with `<details>` blocks in order
 //! of strength: a nudge (a question), a stronger hint, and last the
@@ -98,8 +99,39 @@ fn find_task(root: &Path, arg: &str) -> Result<(Lab, String, String)> {
     Ok((lab, id, text))
 }
 
-pub fn run(root: &Path, arg: &str, reset: bool) -> Result<()> {
-    let (lab, id, task_text) = find_task(root, arg)?;
+/// The task to help with when none is named: the first task, in order,
+/// of the lab in progress whose code is still `todo!()`.
+fn next_task(root: &Path) -> Result<String> {
+    let lab = crate::progress::current_lab(root)?;
+    let mut open: Vec<String> = labs::source_regions(&lab.lab_dir(root))?
+        .into_iter()
+        .flat_map(|(_, regions)| regions)
+        .filter(crate::markers::is_untouched)
+        .map(|r| r.id)
+        .collect();
+    open.sort_by_key(|id| labs::task_order(id));
+    match open.into_iter().next() {
+        Some(id) => {
+            println!(
+                "(task {id}: the first task of lab {} still todo!())\n",
+                lab.num
+            );
+            Ok(id)
+        }
+        None => bail!(
+            "every task of lab {} holds code: name the task you are stuck on, \
+             `cargo xtask hint NN.K` (`cargo xtask check` shows which fail)",
+            lab.num
+        ),
+    }
+}
+
+pub fn run(root: &Path, arg: Option<&str>, reset: bool) -> Result<()> {
+    let arg = match arg {
+        Some(arg) => arg.to_owned(),
+        None => next_task(root)?,
+    };
+    let (lab, id, task_text) = find_task(root, &arg)?;
     let mut shown = load(root);
     if reset {
         shown.remove(&id);

@@ -59,8 +59,9 @@ enum Commands {
     Status,
     /// Stuck on a task? The next hint: a nudge, then a stronger hint, then the code.
     Hint {
-        /// The task: NN.K (01.3), as `check` lists them.
-        task: String,
+        /// The task: NN.K (01.3), as `check` lists them (default: the first task
+        /// still todo!() of the lab in progress).
+        task: Option<String>,
         /// Forget which hints of this task were shown: start again at the first.
         #[arg(long)]
         reset: bool,
@@ -190,7 +191,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Check { lab, all } => check::run(&root, lab.as_deref(), all),
         Commands::Status => progress::status(&root).map(|()| true),
-        Commands::Hint { task, reset } => hint::run(&root, &task, reset).map(|()| true),
+        Commands::Hint { task, reset } => hint::run(&root, task.as_deref(), reset).map(|()| true),
         Commands::Skip { lab, from } => skip::skip(&root, &lab, from.as_deref()).map(|()| true),
         Commands::Unskip { lab } => skip::unskip(&root, &lab).map(|()| true),
         Commands::Grade {
