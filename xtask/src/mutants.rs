@@ -148,9 +148,28 @@ fn installed() -> Result<()> {
 
 /// `cargo mutants` on lab NN's package in `ws`, with the environment the
 /// checks need (as `check` gives them).
+///
+/// A mutant is wrong code run as root: one that drops `CLONE_NEWUTS` sets
+/// the *host's* hostname, one that drops `CLONE_NEWNS` mounts on the
+/// host, and a test binary that cargo-mutants kills on a timeout leaves
+/// its containers behind. So the whole run happens in namespaces of its
+/// own (`unshare`): a private mount table and hostname, its own SysV IPC,
+/// and a PID namespace whose processes all die with it (`--kill-child`).
 fn mutants_cmd(ws: &Path, lab: &Lab, probe: &Path) -> Command {
-    let mut cmd = Command::new(testrun::cargo());
-    cmd.arg("mutants")
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--uts",
+        "--ipc",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+    ]);
+    cmd.arg(testrun::cargo())
+        .arg("mutants")
         .arg("--dir")
         .arg(ws)
         .args(["--package", &lab.package, "--colors", "never"]);
