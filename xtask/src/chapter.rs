@@ -293,16 +293,25 @@ pub fn includes(text: &str) -> Vec<Include> {
 /// 1-based and inclusive) or the whole file; anchor lines never show.
 pub fn select(source: &str, spec: Option<&str>) -> Result<String> {
     let lines: Vec<&str> = source.lines().collect();
-    let is_anchor_line = |l: &str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
-    let keep = |ls: &[&str]| -> String {
-        let mut out: Vec<&str> = ls.iter().copied().filter(|l| !is_anchor_line(l)).collect();
-        while out.last().is_some_and(|l| l.trim().is_empty()) {
-            out.pop();
-        }
-        out.join("\n")
-    };
+    let range = select_lines(source, spec)?;
+    let is_anchor_line = |l: &&str| l.contains("ANCHOR:") || l.contains("ANCHOR_END:");
+    let mut out: Vec<&str> = lines[range]
+        .iter()
+        .copied()
+        .filter(|l| !is_anchor_line(l))
+        .collect();
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    Ok(out.join("\n"))
+}
+
+/// The lines (0-based, end excluded) an include's spec selects from
+/// `source`; see [`select`].
+pub fn select_lines(source: &str, spec: Option<&str>) -> Result<Range<usize>> {
+    let lines: Vec<&str> = source.lines().collect();
     let Some(spec) = spec.filter(|s| !s.is_empty()) else {
-        return Ok(keep(&lines));
+        return Ok(0..lines.len());
     };
     let number = |s: &str| -> Result<Option<usize>> {
         if s.is_empty() {
@@ -317,9 +326,9 @@ pub fn select(source: &str, spec: Option<&str>) -> Result<String> {
             Some((a, b)) => (number(a)?, number(b)?),
             None => (number(spec)?, number(spec)?),
         };
-        let first = first.unwrap_or(1).max(1) - 1;
         let last = last.unwrap_or(lines.len()).min(lines.len());
-        return Ok(keep(lines.get(first..last).unwrap_or_default()));
+        let first = (first.unwrap_or(1).max(1) - 1).min(last);
+        return Ok(first..last);
     }
     let name_of = |l: &str, marker: &str| {
         l.split_once(marker)
@@ -333,7 +342,7 @@ pub fn select(source: &str, spec: Option<&str>) -> Result<String> {
         .iter()
         .position(|l| name_of(l, "ANCHOR_END:").as_deref() == Some(spec))
         .with_context(|| format!("no `ANCHOR_END: {spec}`"))?;
-    Ok(keep(&lines[start + 1..start + end]))
+    Ok(start + 1..start + end)
 }
 
 /// `text` with every include directive replaced by what it includes,

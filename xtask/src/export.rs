@@ -99,7 +99,11 @@ pub fn run(root: &Path, dest: &Path) -> Result<()> {
         } else if rel.starts_with("book/src") && rel.extension().is_some_and(|e| e == "md") {
             let text = String::from_utf8(bytes)
                 .with_context(|| format!("{} is not UTF-8", rel.display()))?;
-            let (student, n) = student_chapter(&text);
+            let dir = from
+                .parent()
+                .expect("a chapter is in a directory")
+                .to_path_buf();
+            let (student, n) = student_chapter(&text, &|inc| given_code(&dir, inc));
             if n > 0 {
                 chapters += 1;
                 removed += n;
@@ -175,6 +179,24 @@ fn student_readme(text: &str) -> String {
     }
 }
 
+/// The code an include of `solutions/` selects, if it holds no line of a
+/// task region: code that is *given* (the same in the starter, where mdBook
+/// anchors are gone, so it cannot be included from `labs/`).
+fn given_code(chapter_dir: &Path, include: &chapter::Include) -> Option<String> {
+    let file = chapter_dir.join(&include.path);
+    let source = fs::read_to_string(&file).ok()?;
+    let lines = chapter::select_lines(&source, include.spec.as_deref()).ok()?;
+    let regions = crate::markers::regions(&source, &file.display().to_string()).ok()?;
+    // Regions' marker lines are 1-based and inclusive.
+    let outside = regions
+        .iter()
+        .all(|r| r.end <= lines.start || r.begin > lines.end);
+    if !outside {
+        return None;
+    }
+    chapter::select(&source, include.spec.as_deref()).ok()
+}
+
 /// Whether a `<details>` block is a reference solution: its summary says
 /// so, or it includes code from `solutions/`.
 fn is_solution(summary: &str, body: &str) -> bool {
@@ -189,8 +211,13 @@ fn points_into_solutions(path: &str) -> bool {
 }
 
 /// A chapter as the student edition has it, and how many reference
-/// solutions were removed from it.
-pub fn student_chapter(text: &str) -> (String, usize) {
+/// solutions were removed from it. `given` returns the text of an include
+/// of `solutions/` that selects only code the starter has too (outside
+/// every task region): that code is inlined, not removed.
+pub fn student_chapter(
+    text: &str,
+    given: &dyn Fn(&chapter::Include) -> Option<String>,
+) -> (String, usize) {
     // First the solution blocks, whole.
     let mut edits: Vec<(Range<usize>, String)> = chapter::details(text, 0..text.len())
         .into_iter()
@@ -205,18 +232,25 @@ pub fn student_chapter(text: &str) -> (String, usize) {
         .into_iter()
         .filter(|i| points_into_solutions(&i.path))
         .map(|i| {
+            if let Some(code) = given(&i) {
+                return (i.range, code);
+            }
             let in_code = code.iter().any(|c| c.contains(&i.range.start));
             let by = if in_code { REMOVED_IN_CODE } else { REMOVED };
             (i.range, by.to_owned())
         })
         .collect();
+    let inlined = edits
+        .iter()
+        .filter(|(_, by)| by != REMOVED && by != REMOVED_IN_CODE)
+        .count();
     edits.extend(
         chapter::links(&text)
             .into_iter()
             .filter(|l| points_into_solutions(&l.target))
             .map(|l| (l.range, l.text)),
     );
-    let more = edits.len();
+    let more = edits.len() - inlined;
     (apply(&text, &mut edits), removed + more)
 }
 
@@ -251,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_student_chapter_has_no_solution_left() {
-        let (out, removed) = student_chapter(CHAPTER);
+        let (out, removed) = student_chapter(CHAPTER, &|_| None);
         assert_eq!(removed, 4, "{out}");
         assert!(!out.contains("solutions/"), "{out}");
         assert!(out.contains("A question?"));
@@ -263,7 +297,42 @@ mod tests {
         // Includes of anything else stay.
         assert!(out.contains("{{#include ../../labs/01-process/src/lib.rs:z}}"));
         // Exporting twice changes nothing more.
-        assert_eq!(student_chapter(&out), (out.clone(), 0));
+        assert_eq!(student_chapter(&out, &|_| None), (out.clone(), 0));
+    }
+
+    #[test]
+    fn given_code_is_inlined_not_removed() {
+        let given = |inc: &chapter::Include| {
+            (inc.spec.as_deref() == Some("y")).then(|| "fn given() {}".to_owned())
+        };
+        let (out, removed) = student_chapter(CHAPTER, &given);
+        assert_eq!(removed, 3, "{out}");
+        assert!(out.contains("```rust,ignore\nfn given() {}\n```"), "{out}");
+    }
+
+    #[test]
+    fn only_code_outside_task_regions_is_given() {
+        let dir = std::env::temp_dir().join(format!("xtask-export-given-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("a.rs"),
+            "// ANCHOR: given\nfn a() {}\n// ANCHOR_END: given\n// ANCHOR: task\nfn b() {\n    // TASK 01.1: do\n    done()\n    // END TASK 01.1\n}\n// ANCHOR_END: task\n",
+        )
+        .unwrap();
+        let inc = |spec: &str| chapter::Include {
+            range: 0..0,
+            path: "a.rs".into(),
+            spec: Some(spec.into()),
+        };
+        assert_eq!(
+            given_code(&dir, &inc("given")).as_deref(),
+            Some("fn a() {}")
+        );
+        assert_eq!(given_code(&dir, &inc("task")), None);
+        assert_eq!(given_code(&dir, &inc("1:2")).as_deref(), Some("fn a() {}"));
+        assert_eq!(given_code(&dir, &inc("5:6")), None);
+        assert_eq!(given_code(&dir, &inc("nope")), None);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
