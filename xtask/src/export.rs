@@ -15,8 +15,11 @@
 //! What is written: the files git tracks, except `solutions/` and `.ci/`
 //! (the maintainers' CI runs `verify`); `labs/` as `sync` makes it from
 //! `solutions/` (never the instructor's edited copy); and each chapter with
-//! every `<details>` block that holds a solution, every include of
-//! `solutions/` and every link into it replaced by a sentence.
+//! every `<details>` block that holds a solution and every link into
+//! `solutions/` replaced by a sentence. Other includes of `solutions/` show
+//! code the learner is *given* (`target.rs` in lab 03): that code is the
+//! same in the starter, so it is inlined — unless it overlaps a task
+//! region, and then it too becomes a sentence.
 
 use std::fs;
 use std::ops::Range;
