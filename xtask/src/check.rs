@@ -38,9 +38,16 @@ pub fn run(root: &Path, num: Option<&str>, all: bool) -> Result<bool> {
     for earlier in labs::all(root)?.iter().filter(|l| l.num < lab.num) {
         let left = progress::untouched_regions(root, earlier);
         if left > 0 {
+            // The student edition has no solutions/: skip takes the
+            // reference crate an instructor hands out.
+            let from = if root.join("solutions").is_dir() {
+                ""
+            } else {
+                " --from DIR` (DIR: the reference crate your instructor hands out"
+            };
             println!(
                 "Note: lab {} builds on lab {} ({}), which still has {left} todo!()s: its checks may fail\n\
-                 there first. Finish it, or go on with its reference code: `cargo xtask skip {}`.\n",
+                 there first. Finish it, or go on with its reference code: `cargo xtask skip {}{from}`.\n",
                 lab.num, earlier.num, earlier.package, earlier.num
             );
         }

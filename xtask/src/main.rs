@@ -1,16 +1,20 @@
 //! `cargo xtask`: the workbook's own tool.
 //!
-//! For learners: `doctor`, `check`, `status`, `skip`/`unskip`, `book`, `demo`.
-//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `mutants`, `bench`.
+//! For learners: `doctor`, `check`, `status`, `hint`, `skip`/`unskip`, `book`, `demo`.
+//! For instructors: `export`, `grade`. For the workbook's maintainers: `sync`, `verify`,
+//! `mutants`, `bench`.
 //! See ARCHITECTURE.md for how the pieces fit.
 
 mod assemble;
 mod bench;
 mod book;
+mod chapter;
 mod check;
 mod demo;
 mod doctor;
+mod export;
 mod grade;
+mod hint;
 mod labs;
 mod markers;
 mod mutants;
@@ -22,7 +26,9 @@ mod target;
 mod testrun;
 mod verify;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -30,8 +36,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
-    about = "Dockyard's tool. Learners: doctor, check, status, skip, unskip, book. \
-             Instructors: grade, demo. Maintainers: the rest.",
+    about = "Dockyard's tool. Learners: doctor, check, status, hint, skip, unskip, book. \
+             Instructors: export, grade, demo. Maintainers: the rest.",
     long_about = None
 )]
 struct Cli {
@@ -51,23 +57,61 @@ enum Commands {
     },
     /// Show your progress over all labs.
     Status,
+    /// Stuck on a task? The next hint: a nudge, then a stronger hint, then the code.
+    Hint {
+        /// The task: NN.K (01.3), as `check` lists them (default: the first task
+        /// still todo!() of the lab in progress).
+        task: Option<String>,
+        /// Forget which hints of this task were shown: start again at the first.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Stuck? Put the reference code into a lab's tasks (yours is saved) to go on.
     Skip {
         /// The lab: its number (1, 01) or its name (process).
         lab: String,
+        /// The reference crate of the lab, when this checkout has no solutions/
+        /// (the student edition): the one your instructor handed out.
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
     },
     /// Put your own code back into a skipped lab.
     Unskip {
         /// The lab: its number (1, 01) or its name (process).
         lab: String,
     },
-    /// A lab's score beside the reference code of the earlier labs (for graders).
+    /// Instructors: a lab's score beside the reference code of the earlier labs.
     Grade {
         /// The lab: its number (1, 01) or its name (process).
         lab: String,
         /// One JSON object on stdout.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "junit")]
         json: bool,
+        /// JUnit XML (one testsuite per task, one testcase per check), as CI reads it.
+        #[arg(long)]
+        junit: bool,
+        /// Grade a student's work: a student-edition checkout, or just its labs/NN-name.
+        #[arg(long, value_name = "DIR", conflicts_with = "class")]
+        submission: Option<PathBuf>,
+        /// Grade a class: DIR holds one submission per subdirectory (named after the student).
+        #[arg(long, value_name = "DIR")]
+        class: Option<PathBuf>,
+        /// Where --class writes lab-NN.csv and lab-NN.json (default: target/dockyard/grades).
+        #[arg(long, value_name = "DIR", requires = "class")]
+        out: Option<PathBuf>,
+        /// Seconds for one submission's build and checks together.
+        #[arg(long, value_name = "SECS", default_value_t = 600)]
+        deadline: u64,
+        /// Submissions are untrusted code run as root: say this only inside a VM you
+        /// will throw away (or set DOCKYARD_THROWAWAY_VM=1).
+        #[arg(long)]
+        i_am_in_a_throwaway_vm: bool,
+    },
+    /// Instructors: write the student edition (no solutions/, no reference code in the book).
+    Export {
+        /// The directory to write (new or empty).
+        #[arg(long, value_name = "DIR")]
+        student: PathBuf,
     },
     /// Check what this host supports, and how to fix what it lacks.
     Doctor,
@@ -131,7 +175,11 @@ fn main() -> ExitCode {
     let root = labs::root();
     // Commands that build or run lab binaries hold the target dir's lock.
     let _lock = match &cli.command {
-        Commands::Status | Commands::Doctor | Commands::Book { .. } => None,
+        Commands::Status
+        | Commands::Doctor
+        | Commands::Book { .. }
+        | Commands::Hint { .. }
+        | Commands::Export { .. } => None,
         _ => match target::lock(&root) {
             Ok(lock) => Some(lock),
             Err(err) => {
@@ -143,21 +191,52 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Check { lab, all } => check::run(&root, lab.as_deref(), all),
         Commands::Status => progress::status(&root).map(|()| true),
-        Commands::Skip { lab } => skip::skip(&root, &lab).map(|()| true),
+        Commands::Hint { task, reset } => hint::run(&root, task.as_deref(), reset).map(|()| true),
+        Commands::Skip { lab, from } => skip::skip(&root, &lab, from.as_deref()).map(|()| true),
         Commands::Unskip { lab } => skip::unskip(&root, &lab).map(|()| true),
-        Commands::Grade { lab, json } => grade::run(&root, &lab, json),
+        Commands::Grade {
+            lab,
+            json,
+            junit,
+            submission,
+            class,
+            out,
+            deadline,
+            i_am_in_a_throwaway_vm,
+        } => {
+            let opts = grade::Options {
+                json,
+                junit,
+                submission,
+                class,
+                out,
+                throwaway_vm: i_am_in_a_throwaway_vm,
+                deadline: Duration::from_secs(deadline.max(1)),
+            };
+            grade::run(&root, &lab, &opts)
+        }
+        Commands::Export { student } => export::run(&root, &student).map(|()| true),
         Commands::Doctor => doctor::run(),
         Commands::Book { serve, check } => book::run(&root, serve, check),
-        Commands::Demo => demo::run(&root).map(|()| true),
-        Commands::Sync { check, force } => sync::run(&root, check, force).map(|()| true),
-        Commands::Verify => verify::run(&root),
-        Commands::Mutants { lab, extra } => mutants::run(&root, &lab, &extra),
+        // What needs the reference solutions says so in the student edition.
+        Commands::Demo => {
+            export::require_reference(&root, "demo").and_then(|()| demo::run(&root).map(|()| true))
+        }
+        Commands::Sync { check, force } => export::require_reference(&root, "sync")
+            .and_then(|()| sync::run(&root, check, force).map(|()| true)),
+        Commands::Verify => {
+            export::require_reference(&root, "verify").and_then(|()| verify::run(&root))
+        }
+        Commands::Mutants { lab, extra } => export::require_reference(&root, "mutants")
+            .and_then(|()| mutants::run(&root, &lab, &extra)),
         Commands::Bench {
             what: BenchWhat::Check { lab },
-        } => bench::check_times(&root, &lab).map(|()| true),
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::check_times(&root, &lab).map(|()| true)),
         Commands::Bench {
             what: BenchWhat::Run { runs },
-        } => bench::run_times(&root, runs.max(1)).map(|()| true),
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::run_times(&root, runs.max(1)).map(|()| true)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

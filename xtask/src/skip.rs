@@ -6,6 +6,10 @@
 //! puts the learner's code back. Nothing is overwritten without a copy:
 //! `skip` refuses to run twice, and `unskip` refuses when there is nothing
 //! saved.
+//!
+//! The student edition (`export --student`) has no `solutions/`: there
+//! `skip NN` says so, and `skip NN --from DIR` takes the reference crate
+//! of lab NN from wherever the instructor handed it out.
 
 use std::fs;
 use std::path::Path;
@@ -25,8 +29,35 @@ pub fn is_skipped(root: &Path, lab: &Lab) -> bool {
     saved_dir(root, lab).is_dir()
 }
 
-pub fn skip(root: &Path, num: &str) -> Result<()> {
+/// Where the reference crate of `lab` is: `from` if given, else
+/// `solutions/NN-name`, or an error that says what to do without one.
+fn reference_crate(root: &Path, lab: &Lab, from: Option<&Path>) -> Result<std::path::PathBuf> {
+    let dir = match from {
+        Some(dir) => dir.to_path_buf(),
+        None if lab.solution_dir(root).is_dir() => return Ok(lab.solution_dir(root)),
+        None => bail!(
+            "this is the student edition of the workbook: it has no reference solutions, so \
+             `skip` has nothing to fill lab {n} with. If your instructor handed out the \
+             reference crate of lab {n}, run `cargo xtask skip {n} --from DIR` (DIR holds its \
+             Cargo.toml and src/).",
+            n = lab.num
+        ),
+    };
+    if !dir.join("src").is_dir() {
+        bail!(
+            "{} is not a lab's crate: it has no src/ (expected the reference crate of lab {}, \
+             like solutions/{})",
+            dir.display(),
+            lab.num,
+            lab.dir
+        );
+    }
+    Ok(dir)
+}
+
+pub fn skip(root: &Path, num: &str, from: Option<&Path>) -> Result<()> {
     let lab = labs::find(root, num)?;
+    let reference_dir = reference_crate(root, &lab, from)?;
     let (src, saved) = (lab.lab_dir(root).join("src"), saved_dir(root, &lab));
     if saved.exists() {
         bail!(
@@ -39,7 +70,7 @@ pub fn skip(root: &Path, num: &str) -> Result<()> {
     let mut filled = Vec::new();
     for file in labs::rust_files(&src)? {
         let rel = file.strip_prefix(&src)?;
-        let reference = lab.solution_dir(root).join("src").join(rel);
+        let reference = reference_dir.join("src").join(rel);
         let Ok(solution) = fs::read_to_string(&reference) else {
             continue;
         };

@@ -42,8 +42,15 @@ pub enum Build {
 
 /// Build the tests of `package` in the workspace at `workspace`.
 pub fn build(workspace: &Path, package: &str) -> Result<Build> {
-    let out = Command::new(cargo())
-        .current_dir(workspace)
+    build_within(workspace, package, None)
+}
+
+/// [`build`], ended (the whole cargo process group killed) and failed
+/// when it takes longer than `limit`: `grade` builds untrusted code, whose
+/// build must not hold a class's grading hostage.
+pub fn build_within(workspace: &Path, package: &str, limit: Option<Duration>) -> Result<Build> {
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(workspace)
         .args([
             "test",
             "--no-run",
@@ -52,9 +59,53 @@ pub fn build(workspace: &Path, package: &str) -> Result<Build> {
             package,
         ])
         .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .context("running cargo")?;
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Only with a deadline: a group of its own can be killed whole (rustc
+    // included), but no longer gets the terminal's Ctrl-C.
+    if limit.is_some() {
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().context("running cargo")?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if let Some(limit) = limit.filter(|l| start.elapsed() > *l) {
+            // SAFETY: kill(2) on the process group of our own child.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            bail!("cargo did not build {package} within {limit:?} (the build was stopped)");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
     let (executables, errors) = read_build(&String::from_utf8_lossy(&out.stdout));
     if let Some(first) = errors.first() {
         let mut first = first.clone();

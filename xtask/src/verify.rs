@@ -246,7 +246,7 @@ fn tasks_and_checks(root: &Path, lab: &Lab) -> Result<()> {
 }
 
 /// The `#[test]` function names in a crate's `tests/`.
-fn check_names(crate_dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn check_names(crate_dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for file in labs::rust_files(&crate_dir.join("tests"))? {
         let text = fs::read_to_string(&file)?;
