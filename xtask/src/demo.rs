@@ -53,7 +53,7 @@ pub fn run(root: &Path) -> Result<()> {
     let inside = report(&mut container)?;
     print!("{}", side_by_side(&host, &inside));
     println!(
-        "\nLab {} is the furthest the reference goes. Start your own: `cargo xtask doctor`, then `cargo xtask check 01`.",
+        "\nLab {} is the furthest the reference goes. Now build your own: `cargo xtask check 01` shows what to do first.",
         lab.num
     );
     Ok(())
