@@ -1,7 +1,8 @@
 //! `cargo xtask`: the workbook's own tool.
 //!
 //! For learners: `doctor`, `check`, `status`, `skip`/`unskip`, `book`, `demo`.
-//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `mutants`, `bench`.
+//! For instructors: `grade`. For the workbook's maintainers: `sync`, `verify`, `mutants`, `bench`,
+//! `vm` (checks in a pure cgroup-v2 VM).
 //! See ARCHITECTURE.md for how the pieces fit.
 
 mod assemble;
@@ -21,6 +22,7 @@ mod sync;
 mod target;
 mod testrun;
 mod verify;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -105,6 +107,25 @@ enum Commands {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Run a lab's checks in a pure cgroup-v2 VM (qemu, a Debian kernel).
+    Vm {
+        #[command(subcommand)]
+        what: VmWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VmWhat {
+    /// Run lab NN's checks (your code in labs/, or the reference) inside the VM.
+    Check {
+        /// The lab: its number (1, 01) or its name (process).
+        lab: String,
+        /// Check the reference in solutions/ instead of your code.
+        #[arg(long)]
+        reference: bool,
+    },
+    /// Download and unpack the VM's kernel (Debian's linux-image-amd64) into target/vm/.
+    Kernel,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +179,12 @@ fn main() -> ExitCode {
         Commands::Bench {
             what: BenchWhat::Run { runs },
         } => bench::run_times(&root, runs.max(1)).map(|()| true),
+        Commands::Vm {
+            what: VmWhat::Check { lab, reference },
+        } => vm::check(&root, &lab, reference),
+        Commands::Vm {
+            what: VmWhat::Kernel,
+        } => vm::fetch_kernel(&root).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
