@@ -88,7 +88,13 @@ pub fn fetch(target: &Path) -> Result<Kernel> {
         None => {
             let package = image_package()?;
             println!("vm: downloading {package} into {}", download.display());
-            let status = Command::new(need("apt-get")?)
+            let mut apt = Command::new(need("apt-get")?);
+            if shared::privileges::is_root() {
+                // As root, apt downloads as the `_apt` user, who cannot
+                // write into a root-owned target/: download as root.
+                apt.args(["-o", "APT::Sandbox::User=root"]);
+            }
+            let status = apt
                 .args(["download", &package])
                 .current_dir(&download)
                 .stdin(Stdio::null())

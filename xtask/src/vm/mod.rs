@@ -139,6 +139,17 @@ fn ready(target: &Path) -> Result<Ready> {
     }
 }
 
+/// How long the whole run may take: the boot's allowance plus each test
+/// binary's, or `DOCKYARD_VM_DEADLINE` seconds (for slow machines).
+fn deadline(binaries: usize) -> Result<Duration> {
+    match std::env::var("DOCKYARD_VM_DEADLINE") {
+        Ok(secs) => Ok(Duration::from_secs(secs.trim().parse().with_context(
+            || format!("DOCKYARD_VM_DEADLINE={secs}: expected a number of seconds"),
+        )?)),
+        Err(_) => Ok(BOOT + PER_BINARY * binaries as u32),
+    }
+}
+
 fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
@@ -253,13 +264,14 @@ pub fn run_checks(
     fs::write(run.join("run.sh"), script(exes, cwd, &env))?;
 
     let console_log = run.join("console.log");
+    let deadline = deadline(exes.len())?;
     let outcome = qemu::run(&qemu::Boot {
         qemu: &ready.qemu,
         kernel: &ready.kernel.vmlinuz,
         initramfs: &initramfs,
         shares: &shares,
         console_log: &console_log,
-        deadline: BOOT + PER_BINARY * exes.len() as u32,
+        deadline,
     })?;
     println!(
         "    vm: {} in {:.1?}",
@@ -273,8 +285,8 @@ pub fn run_checks(
     let console = fs::read_to_string(&console_log).unwrap_or_default();
     let why = if outcome.timed_out {
         format!(
-            "the VM ran over its deadline and qemu was killed ({})",
-            outcome.status
+            "the VM ran over its deadline of {:?} and qemu was killed ({})",
+            deadline, outcome.status
         )
     } else {
         format!("the VM stopped before its end (qemu: {})", outcome.status)
