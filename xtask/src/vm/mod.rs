@@ -428,6 +428,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plan_shares_usr_and_the_repository_at_their_paths() {
+        let root = labs::root();
+        let target = crate::target::dir(&root);
+        let run = std::env::temp_dir();
+        let (shares, text) = plan(&root, &target, &run).unwrap();
+        assert!(text.contains("share usr ro /usr\n"), "{text}");
+        let root = fs::canonicalize(&root).unwrap();
+        assert!(
+            text.contains(&format!("share repo ro {}\n", root.display())),
+            "{text}"
+        );
+        assert!(shares.iter().any(|s| s.tag == "run" && !s.read_only));
+        // The guest mounts a tmpfs on /tmp: a checkout there would vanish.
+        let err = plan(Path::new("/tmp"), &target, &run).unwrap_err();
+        assert!(
+            err.to_string().contains("below a directory the guest has"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_script_runs_each_binary_with_its_environment() {
         let exes = [PathBuf::from("/r/target/debug/deps/checks-1")];
         let env = [("CI".to_owned(), "true".to_owned())];
