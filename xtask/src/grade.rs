@@ -588,6 +588,7 @@ mod tests {
             package: "process".into(),
             root: false,
             needs: Vec::new(),
+            vm: false,
         }
     }
 

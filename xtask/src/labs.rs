@@ -30,6 +30,10 @@ pub struct Lab {
     /// `needs = ["overlay", …]` under `[package.metadata.dockyard]`: the
     /// host features (see `doctor`) the lab's checks need.
     pub needs: Vec<String>,
+    /// `vm = true` under `[package.metadata.dockyard]`: `verify` also runs
+    /// the lab's checks on the reference inside a pure cgroup-v2 VM (see
+    /// `vm`), where the host's own cgroup layout may differ.
+    pub vm: bool,
 }
 
 /// A task of a lab.
@@ -131,6 +135,11 @@ fn from_metadata(metadata: &Value, base: &Path) -> Result<Vec<Lab>> {
                 .to_owned(),
             root: dockyard["needs-root"].as_bool().unwrap_or(false),
             needs,
+            vm: match &dockyard["vm"] {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                _ => bail!("{}: `vm` must be true or false", manifest.display()),
+            },
         });
     }
     labs.sort_by(|a, b| a.num.cmp(&b.num));
@@ -271,7 +280,7 @@ mod tests {
     fn labs_come_from_cargo_metadata() {
         let metadata = serde_json::json!({"packages": [
             package("rootfs", "/r/solutions/03-rootfs/Cargo.toml",
-                serde_json::json!({"dockyard": {"needs-root": true, "needs": ["overlay"]}})),
+                serde_json::json!({"dockyard": {"needs-root": true, "needs": ["overlay"], "vm": true}})),
             package("process", "/r/solutions/01-process/Cargo.toml", Value::Null),
             package("xtask", "/r/xtask/Cargo.toml", Value::Null),
             package("notes", "/r/solutions/notes/Cargo.toml", Value::Null),
@@ -284,6 +293,7 @@ mod tests {
         assert_eq!(names, [("01", "process", false), ("03", "rootfs", true)]);
         assert_eq!(labs[0].dir, "01-process");
         assert_eq!(labs[1].needs, ["overlay"]);
+        assert!(!labs[0].vm && labs[1].vm);
         let bad = serde_json::json!({"packages": [package("x", "/r/solutions/04-x/Cargo.toml",
             serde_json::json!({"dockyard": {"needs": "overlay"}}))]});
         assert!(from_metadata(&bad, Path::new("/r/solutions")).is_err());
@@ -297,6 +307,7 @@ mod tests {
             package: package.into(),
             root: false,
             needs: Vec::new(),
+            vm: false,
         };
         let labs = [lab("01", "process"), lab("02", "namespaces")];
         let found = |w: &str| pick(&labs, w).map(|l| l.num.as_str());

@@ -2,7 +2,7 @@
 //!
 //! For learners: `doctor`, `check`, `status`, `hint`, `skip`/`unskip`, `book`, `demo`.
 //! For instructors: `export`, `grade`. For the workbook's maintainers: `sync`, `verify`,
-//! `mutants`, `bench`.
+//! `mutants`, `bench`, `vm` (checks in a pure cgroup-v2 VM).
 //! See ARCHITECTURE.md for how the pieces fit.
 
 mod assemble;
@@ -25,6 +25,7 @@ mod sync;
 mod target;
 mod testrun;
 mod verify;
+mod vm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -149,6 +150,25 @@ enum Commands {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Run a lab's checks in a pure cgroup-v2 VM (qemu, a Debian kernel).
+    Vm {
+        #[command(subcommand)]
+        what: VmWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VmWhat {
+    /// Run lab NN's checks (your code in labs/, or the reference) inside the VM.
+    Check {
+        /// The lab: its number (1, 01) or its name (process).
+        lab: String,
+        /// Check the reference in solutions/ instead of your code.
+        #[arg(long)]
+        reference: bool,
+    },
+    /// Download and unpack the VM's kernel (Debian's linux-image-amd64) into target/vm/.
+    Kernel,
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +257,12 @@ fn main() -> ExitCode {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::run_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Vm {
+            what: VmWhat::Check { lab, reference },
+        } => vm::check(&root, &lab, reference),
+        Commands::Vm {
+            what: VmWhat::Kernel,
+        } => vm::fetch_kernel(&root).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

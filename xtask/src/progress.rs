@@ -260,6 +260,7 @@ mod tests {
                 package: "process".into(),
                 root: false,
                 needs: Vec::new(),
+                vm: false,
             }
         }
     }

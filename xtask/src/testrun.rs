@@ -213,34 +213,41 @@ pub fn run(executables: &[PathBuf], opts: &RunOptions) -> Result<Vec<CheckResult
     for exe in executables {
         let listed = list(exe)?;
         let (out, timed_out) = run_binary(exe, opts)?;
-        let mut parsed = parse(&out);
-        for name in listed {
-            let (passed, output) = match parsed.remove(&name) {
-                Some(r) => r,
-                None if timed_out => (
-                    false,
-                    format!("the test binary ran over {:?} and was killed", opts.limit),
-                ),
-                None => (
-                    false,
-                    format!(
-                        "the test binary ended before this check finished:\n{}",
-                        tail(&out, 30)
-                    ),
-                ),
-            };
-            results.push(CheckResult {
-                name,
-                passed,
-                output,
-            });
-        }
+        let unfinished = if timed_out {
+            format!("the test binary ran over {:?} and was killed", opts.limit)
+        } else {
+            format!(
+                "the test binary ended before this check finished:\n{}",
+                tail(&out, 30)
+            )
+        };
+        results.extend(merge(listed, &out, &unfinished));
     }
     results.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(results)
 }
 
-fn list(exe: &Path) -> Result<Vec<String>> {
+/// One result per check in `listed`, from a test binary's output `out`;
+/// a check the output says nothing about failed with `unfinished`.
+pub fn merge(listed: Vec<String>, out: &str, unfinished: &str) -> Vec<CheckResult> {
+    let mut parsed = parse(out);
+    listed
+        .into_iter()
+        .map(|name| {
+            let (passed, output) = parsed
+                .remove(&name)
+                .unwrap_or_else(|| (false, unfinished.to_owned()));
+            CheckResult {
+                name,
+                passed,
+                output,
+            }
+        })
+        .collect()
+}
+
+/// The checks in a test binary (`--list`).
+pub fn list(exe: &Path) -> Result<Vec<String>> {
     let out = Command::new(exe)
         .args(["--list", "--format", "terse"])
         .output()?;

@@ -5,7 +5,9 @@
 //! 1. `labs/` is exactly what `sync` makes from `solutions/`;
 //! 2. formatting, and clippy with `-D warnings` on everything but starters;
 //! 3. the tooling's unit tests pass, and the probe is a static binary;
-//! 4. every check of every lab passes on the reference solution;
+//! 4. every check of every lab passes on the reference solution — and, for
+//!    a lab whose `[package.metadata.dockyard]` says `vm = true`, also in a
+//!    pure cgroup-v2 VM (see `vm`), whatever this host's cgroup layout;
 //! 5. every check of every lab *fails* on its starter — built with the
 //!    earlier labs as reference code, so a check cannot fail merely
 //!    because an earlier lab is still `todo!()`;
@@ -133,6 +135,21 @@ pub fn run(root: &Path) -> Result<bool> {
             &format!("lab {}: every check passes on the reference", lab.num),
             reference_passes(root, &lab, &probe),
         );
+        if lab.vm {
+            let started = Instant::now();
+            tally.step(
+                &format!(
+                    "lab {}: every check passes on the reference in a cgroup-v2 VM",
+                    lab.num
+                ),
+                crate::vm::reference_passes(root, &lab, &probe),
+            );
+            println!(
+                "    (lab {}, in the VM: {:.0?})",
+                lab.num,
+                started.elapsed()
+            );
+        }
         // One workspace per lab for the starter and then each task in
         // turn: only lab NN's files change between builds, so cargo
         // rebuilds only lab NN.

@@ -8,7 +8,8 @@
 //! or enables it on Debian/Ubuntu and on Fedora.
 //!
 //! It changes nothing on the host: it reads files and runs `rustc
-//! --version` and `cargo metadata`, nothing else.
+//! --version` and `cargo metadata`, nothing else (it looks for the VM's
+//! kernel under target/vm/ but never fetches it).
 //!
 //! Which lab needs what is never written here: it comes from each lab's
 //! `[package.metadata.dockyard]` (`needs-root`, `needs = [...]`, see
@@ -48,6 +49,8 @@ pub fn run() -> Result<bool> {
         tools::nat(&needs),
         tools::busybox(),
         tools::rust(&needs),
+        tools::qemu(),
+        tools::vm_kernel(),
     ];
     let bold = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();

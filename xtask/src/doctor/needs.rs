@@ -105,6 +105,7 @@ pub mod tests {
             package: package.into(),
             root,
             needs: needs.iter().map(|s| s.to_string()).collect(),
+            vm: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Host tools: iproute2 and nft/iptables for networks, a static busybox for
-//! a shell in test root filesystems, and the Rust toolchain.
+//! a shell in test root filesystems, the Rust toolchain, and qemu with a
+//! guest kernel for the cgroup-v2 VM (`cargo xtask vm`).
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,38 @@ pub fn busybox() -> Item {
         "sudo dnf install busybox",
     ));
     Item::optional("busybox", found, hints)
+}
+
+/// qemu for `cargo xtask vm` (a lab's checks on a pure cgroup-v2 kernel;
+/// `verify` runs it for labs with `vm = true`). TCG is enough: no KVM.
+pub fn qemu() -> Item {
+    match crate::vm::qemu() {
+        Some(path) => Item::ok("qemu", format!("{} (for `cargo xtask vm`)", path.display())),
+        None => {
+            let mut hints =
+                vec!["only `cargo xtask vm` needs it (checks on a pure cgroup-v2 kernel)".into()];
+            hints.extend(install(
+                "sudo apt-get install --no-install-recommends qemu-system-x86",
+                "sudo dnf install qemu-system-x86-core",
+            ));
+            Item::optional("qemu", "no qemu-system-x86_64", hints)
+        }
+    }
+}
+
+/// The VM's kernel: Debian's linux-image-amd64, unpacked under target/vm/.
+pub fn vm_kernel() -> Item {
+    match crate::vm::kernel_found(&crate::labs::root()) {
+        Some(k) => Item::ok("vm kernel", format!("{} in target/vm/kernel", k.release)),
+        None => Item::optional(
+            "vm kernel",
+            "none in target/vm/kernel",
+            vec![
+                "only `cargo xtask vm` needs it (`CI=true` fetches it by itself)".into(),
+                fix("cargo xtask vm kernel"),
+            ],
+        ),
+    }
 }
 
 pub fn rust(needs: &Needs) -> Item {
