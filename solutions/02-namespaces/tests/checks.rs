@@ -257,6 +257,41 @@ fn t02_3_lo_comes_up_in_a_new_network_namespace() {
     assert_only_lo_up(&report);
 }
 
+#[test]
+fn t02_3_a_refused_ioctl_is_an_error() {
+    require_root(LAB);
+    let check = Check::new();
+    // An unprivileged user in the host's network namespace may read lo's
+    // flags but not set them: `up` must say EPERM, not pretend it worked.
+    // (lo is up on the host already; nothing changes either way.)
+    let user = random::int(20_000..=60_000);
+    let mut cmd = StdCommand::new(probe());
+    cmd.arg("true");
+    // SAFETY: setgid, setuid and the lab's `up` only make system calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setgid(nix::unistd::Gid::from_raw(user))?;
+            nix::unistd::setuid(nix::unistd::Uid::from_raw(user))?;
+            match namespaces::loopback::up() {
+                Err(Errno::EPERM) => Ok(()),
+                Ok(()) => Err(std::io::Error::from_raw_os_error(libc::EBADE)),
+                Err(errno) => Err(errno.into()),
+            }
+        });
+    }
+    let result = check.within(DEADLINE, "loopback::up() did not return", move || {
+        cmd.spawn().and_then(|mut child| child.wait())
+    });
+    match result {
+        Ok(status) => assert!(status.success(), "the probe failed: {status}"),
+        Err(err) if err.raw_os_error() == Some(libc::EBADE) => panic!(
+            "loopback::up() returned Ok where the kernel refused SIOCSIFFLAGS (EPERM): \
+             an ioctl that returns -1 failed; return Errno::last()"
+        ),
+        Err(err) => panic!("expected EPERM from loopback::up() as an unprivileged user, got {err}"),
+    }
+}
+
 // ---------------------------------------------------------------- 02.4
 
 /// A child in a new user namespace, waiting (as the lab's child does on its
