@@ -71,7 +71,7 @@ pub fn spawn_with<'a>(
         ))?;
     }
     let mut stack = vec![0u8; STACK_SIZE];
-    // TASK 02.5: clone into new namespaces to run the child side; then write its id maps, then parent_part
+    // TASK 02.5: clone into new namespaces to run the child side; then id maps and parent_part
     let callback = Box::new(|| -> isize {
         startup.run_child(&prepared, &mut steps, &mut process::child::exec_program)
     });

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use process::cli::EXIT_ENGINE;
 
-use crate::error::{Error, LimitError};
+use crate::error::LimitError;
 use crate::limits::{Limits, Swap};
 use crate::spawn::spawn;
 use crate::units;
@@ -60,7 +60,19 @@ impl CgroupArgs {
             // Docker: 0 means "the default".
             cpu_shares: self.cpu_shares.filter(|&n| n > 0),
         };
-        limits.validate()?;
+        // Say the value as the user typed it, not in bytes.
+        limits.validate().map_err(|mut err| {
+            let typed = match err.flag {
+                "--memory" => self.memory.clone(),
+                "--memory-swap" => self.memory_swap.clone(),
+                "--cpus" => self.cpus.clone(),
+                _ => None,
+            };
+            if let Some(typed) = typed {
+                err.value = typed;
+            }
+            err
+        })?;
         Ok(limits)
     }
 }

@@ -103,7 +103,7 @@ pub fn detect() -> Result<Layout, LayoutError> {
 /// first mount of each hierarchy counts; later ones (bind mounts of it) do
 /// not.
 pub fn parse(mountinfo: &str) -> Result<Layout, LayoutError> {
-    // TASK 04.2: find cgroup2 and cgroup mounts (type after " - "); v1 controllers in the super options
+    // TASK 04.2: cgroup2 and cgroup mounts (type after " - "); v1 controllers in super options
     let mut hierarchies: Vec<V1Mount> = Vec::new();
     let mut unified: Option<PathBuf> = None;
     for line in mountinfo.lines() {

@@ -75,7 +75,7 @@ pub fn spawn_in(
         ..config.clone()
     };
     let plan = Plan::new(layout, rootfs.is_some(), cgroupns);
-    // TASK 04.6: create the cgroup, apply the limits; spawn with a parent's part that adds the pid; remove the cgroup on error
+    // TASK 04.6: create, apply; spawn, adding the pid in the parent's part; remove on error
     cgroup.create()?;
     let started = (|| -> Result<process::Child, Error> {
         cgroup.apply(limits)?;

@@ -31,7 +31,7 @@ fn invalid(flag: &'static str, value: &str, reason: &str) -> LimitError {
 // ANCHOR: parse_bytes
 /// A size as Docker writes it: `1024`, `512k`, `64m`, `1g`, `64MiB`, `1.5g`.
 pub fn parse_bytes(flag: &'static str, text: &str) -> Result<u64, LimitError> {
-    // TASK 04.1: a number then an optional unit b/k/m/g/t (either case, binary: k = 1024), optional "b"/"ib"
+    // TASK 04.1: a number, then a unit b/k/m/g/t (any case, k = 1024), then maybe "b"/"ib"
     let usage = "use a number and an optional unit: b, k, m, g or t (binary: 1k = 1024)";
     let trimmed = text.trim();
     let split = trimmed
@@ -64,7 +64,7 @@ pub fn parse_bytes(flag: &'static str, text: &str) -> Result<u64, LimitError> {
 // ANCHOR: parse_cpus
 /// `--cpus N`: a quota of N × [`CPU_PERIOD_US`] per period, at least 0.01.
 pub fn parse_cpus(text: &str) -> Result<CpuQuota, LimitError> {
-    // TASK 04.1: parse a positive decimal; quota = cpus × 100 000 µs (rounded), period = 100 000 µs; refuse < 0.01
+    // TASK 04.1: quota = cpus × 100 000 µs, period = 100 000 µs; refuse < 0.01
     let cpus: f64 = text
         .trim()
         .parse()

@@ -120,7 +120,7 @@ impl CgroupManager for V1 {
 
     // ANCHOR: apply
     fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
-        // TASK 04.4: memory.limit_in_bytes then memsw (memory + swap, if present); pids.max; cfs period then quota; cpu.shares
+        // TASK 04.4: memory then memsw (if there), pids.max, cfs period then quota, cpu.shares
         if let Some(memory) = limits.memory {
             let dir = self.need(&self.memory, "memory")?;
             cgroupfs::write(&dir, "memory.limit_in_bytes", &memory.to_string())?;
@@ -156,7 +156,7 @@ impl CgroupManager for V1 {
 
     // ANCHOR: oom
     fn oom_killed(&self) -> Result<bool, CgroupError> {
-        // TASK 04.7: memory.oom_control's oom_kill counter (4.13+); on older kernels, memory.failcnt > 0
+        // TASK 04.7: memory.oom_control's oom_kill (4.13+); else memory.failcnt > 0
         let dir = self.need(&self.memory, "memory")?;
         match cgroupfs::read_key(&dir, "memory.oom_control", "oom_kill")? {
             Some(kills) => Ok(kills > 0),
@@ -168,7 +168,7 @@ impl CgroupManager for V1 {
 
     // ANCHOR: stats
     fn stats(&self) -> Result<Stats, CgroupError> {
-        // TASK 04.8: memory.usage_in_bytes, max_usage_in_bytes, pids.current, cpuacct.usage (ns!), cpu.stat nr_throttled
+        // TASK 04.8: memory usage and max, pids.current, cpuacct.usage (ns!), nr_throttled
         let memory = self.need(&self.memory, "memory")?;
         let pids = self.need(&self.pids, "pids")?;
         let cpuacct = self.need(&self.cpuacct, "cpuacct")?;
@@ -197,7 +197,7 @@ impl CgroupManager for V1 {
 
     // ANCHOR: kill
     fn kill_all(&self) -> Result<(), CgroupError> {
-        // TASK 04.9: hybrid: cgroup.kill in the v2 dir; else freeze, SIGKILL each pid of cgroup.procs, thaw
+        // TASK 04.9: hybrid: v2's cgroup.kill; else freeze, SIGKILL each of cgroup.procs, thaw
         if let Some(unified) = &self.unified
             && cgroupfs::has(unified, "cgroup.kill")
         {
@@ -224,7 +224,7 @@ impl CgroupManager for V1 {
 /// Freeze (or thaw) through v1's `freezer.state`: write `FROZEN`, then
 /// wait until it reads `FROZEN` (it says `FREEZING` meanwhile).
 pub fn freeze_v1(dir: &std::path::Path, frozen: bool) -> Result<(), CgroupError> {
-    // TASK 04.9: write FROZEN (THAWED) to freezer.state, then wait until it reads back so
+    // TASK 04.9: write FROZEN/THAWED to freezer.state, then wait until it reads so
     let want = if frozen { "FROZEN" } else { "THAWED" };
     cgroupfs::write(dir, "freezer.state", want)?;
     let done = cgroupfs::wait_until(v2::FREEZE_PATIENCE, || {

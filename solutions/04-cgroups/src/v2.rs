@@ -93,7 +93,7 @@ impl CgroupManager for V2 {
 
     // ANCHOR: apply
     fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
-        // TASK 04.3: memory.max, memory.swap.max (swap alone, where present), pids.max, cpu.max "QUOTA PERIOD", cpu.weight
+        // TASK 04.3: memory.max, memory.swap.max (swap only), pids.max, cpu.max, cpu.weight
         let dir = &self.dir;
         if let Some(memory) = limits.memory {
             cgroupfs::write(dir, "memory.max", &memory.to_string())?;
@@ -138,7 +138,7 @@ impl CgroupManager for V2 {
 
     // ANCHOR: stats
     fn stats(&self) -> Result<Stats, CgroupError> {
-        // TASK 04.8: memory.current, memory.peak (if there), pids.current, cpu.stat usage_usec and nr_throttled
+        // TASK 04.8: memory.current and .peak, pids.current, cpu.stat usage_usec, nr_throttled
         let dir = &self.dir;
         let memory_peak = if cgroupfs::has(dir, "memory.peak") {
             Some(cgroupfs::read_u64(dir, "memory.peak")?)
@@ -166,7 +166,7 @@ impl CgroupManager for V2 {
 
     // ANCHOR: kill
     fn kill_all(&self) -> Result<(), CgroupError> {
-        // TASK 04.9: write 1 to cgroup.kill (5.14+): the kernel kills every process, forking or not
+        // TASK 04.9: write 1 to cgroup.kill (5.14+): the kernel kills every process
         cgroupfs::write(&self.dir, "cgroup.kill", "1")
         // END TASK 04.9
     }
@@ -179,7 +179,7 @@ impl CgroupManager for V2 {
 /// driver, whose v2 tree has `cgroup.freeze` too.
 // ANCHOR: freeze
 pub fn freeze(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
-    // TASK 04.9: write 1 (0) to cgroup.freeze, then wait until cgroup.events says "frozen 1" ("frozen 0")
+    // TASK 04.9: write 1/0 to cgroup.freeze; wait for cgroup.events' "frozen 1"/"frozen 0"
     let want = if frozen { 1 } else { 0 };
     cgroupfs::write(dir, "cgroup.freeze", &want.to_string())?;
     let done = cgroupfs::wait_until(FREEZE_PATIENCE, || {
