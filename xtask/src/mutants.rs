@@ -96,6 +96,15 @@ pub fn run(root: &Path, num: &str, extra: &[String]) -> Result<bool> {
         .arg("--output")
         .arg(&out_dir)
         .arg("--in-place")
+        // A check that hits its own deadline of seconds fails in about 10 s;
+        // several such checks in one binary add up. Give the binary long
+        // enough that a deadline, not cargo-mutants' timer, decides — a
+        // TIMEOUT then means a check without a deadline.
+        .args(if extra.iter().any(|a| a.starts_with("--timeout")) {
+            &[][..]
+        } else {
+            &["--timeout", "120"][..]
+        })
         .args(extra)
         .status()
         .context("running cargo mutants")?;
@@ -148,9 +157,28 @@ fn installed() -> Result<()> {
 
 /// `cargo mutants` on lab NN's package in `ws`, with the environment the
 /// checks need (as `check` gives them).
+///
+/// A mutant is wrong code run as root: one that drops `CLONE_NEWUTS` sets
+/// the *host's* hostname, one that drops `CLONE_NEWNS` mounts on the
+/// host, and a test binary that cargo-mutants kills on a timeout leaves
+/// its containers behind. So the whole run happens in namespaces of its
+/// own (`unshare`): a private mount table and hostname, its own SysV IPC,
+/// and a PID namespace whose processes all die with it (`--kill-child`).
 fn mutants_cmd(ws: &Path, lab: &Lab, probe: &Path) -> Command {
-    let mut cmd = Command::new(testrun::cargo());
-    cmd.arg("mutants")
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--uts",
+        "--ipc",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+    ]);
+    cmd.arg(testrun::cargo())
+        .arg("mutants")
         .arg("--dir")
         .arg(ws)
         .args(["--package", &lab.package, "--colors", "never"]);

@@ -380,22 +380,41 @@ fn judge(missing: &Task, results: &[CheckResult]) -> Vec<String> {
                 "task {} missing: {} failed (task {id} is done, so it must pass): {}",
                 missing.id,
                 r.name,
-                first_line(&r.output)
+                gist(&r.output)
             ));
         }
     }
     problems
 }
 
-/// The message of a failed check: the line after libtest's "panicked at",
-/// or its first line.
-fn first_line(output: &str) -> &str {
-    let mut lines = output.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("(no output)");
-    if first.starts_with("thread '") && first.contains("panicked at") {
-        lines.next().unwrap_or(first)
-    } else {
-        first
+/// The message of a failed check in one line: the line after libtest's
+/// "panicked at", or its first line. When the whole test binary died (a
+/// panic that cannot unwind aborts it), the last panic's message: other
+/// checks then fail with it, as they would for a learner.
+fn gist(output: &str) -> String {
+    const ENDED: &str = "the test binary ended before this check finished";
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let after_panic = |lines: &[&str]| {
+        lines
+            .iter()
+            .rposition(|l| l.contains("panicked at"))
+            .and_then(|i| lines.get(i + 1))
+            .map(|l| l.to_string())
+    };
+    match lines.first() {
+        None => "(no output)".into(),
+        Some(first) if first.starts_with(ENDED) => match after_panic(&lines) {
+            Some(panic) => format!("{ENDED}; the binary's last panic: {panic}"),
+            None => format!("{ENDED}: {}", lines.last().unwrap_or(first)),
+        },
+        Some(first) if first.starts_with("thread '") && first.contains("panicked at") => {
+            lines.get(1).unwrap_or(first).to_string()
+        }
+        Some(first) => first.to_string(),
     }
 }
 
@@ -476,6 +495,20 @@ mod tests {
                  not yet implemented: 02.5",
             ]
         );
+    }
+
+    #[test]
+    fn a_dead_binary_is_told_by_its_last_panic() {
+        let out = "the test binary ended before this check finished:\nrunning 3 tests\n\
+            thread 'x' panicked at src/a.rs:1:1:\nnot yet implemented: 01.2\n\
+            thread 'x' panicked at library/core/src/panicking.rs:233:5:\n\
+            panic in a destructor during cleanup\nthread caused non-unwinding panic. aborting.\n";
+        assert_eq!(
+            gist(out),
+            "the test binary ended before this check finished; \
+             the binary's last panic: panic in a destructor during cleanup"
+        );
+        assert_eq!(gist("assertion failed\nleft: 1"), "assertion failed");
     }
 
     #[test]

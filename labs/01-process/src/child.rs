@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::command::Prepared;
-use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_GATE};
+use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_FDS, STEP_GATE};
 use crate::gate::GateWait;
 use crate::panic_report;
 use crate::steps::Steps;
@@ -70,8 +70,10 @@ pub fn run(
         exit(EXIT_SETUP_FAILED);
     }
     if side.attached {
-        // Started: from now on the container lives on its own, as with
-        // `docker run`, even if dockyard goes.
+        // Started: from now on the program lives on its own, as with
+        // `docker run`, even if dockyard goes. (Lab 02's init is the
+        // exception: it never passes a gate — its app does — so it keeps
+        // the signal, and an `--init` container dies with dockyard.)
         // SAFETY: a plain prctl(2).
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
     }

@@ -29,7 +29,8 @@ use crate::child::{self, ChildSide};
 use crate::command::{Command, Prepared};
 use crate::error::SpawnError;
 use crate::exec_report::{
-    self, ChildFailure, Report, ReportReader, ReportWriter, STEP_EXEC, STEP_GATE, STEP_PANIC,
+    self, ChildFailure, Report, ReportReader, ReportWriter, STEP_EXEC, STEP_FDS, STEP_GATE,
+    STEP_PANIC,
 };
 use crate::gate::{self, Gate, GateWait};
 use crate::panic_report;
@@ -262,6 +263,10 @@ impl Child {
             },
             STEP_GATE => SpawnError::Setup {
                 step: "wait at the start gate",
+                errno: failure.errno,
+            },
+            STEP_FDS => SpawnError::Setup {
+                step: "mark the inherited fds close-on-exec",
                 errno: failure.errno,
             },
             n => SpawnError::Setup {

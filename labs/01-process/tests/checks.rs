@@ -510,7 +510,11 @@ fn t01_6_the_program_runs_only_after_start() {
         child.wait().expect("wait")
     });
     assert_eq!(status, ExitStatus::Exited(0));
-    assert_eq!(fs::read_to_string(&marker).unwrap(), text);
+    let written = fs::read_to_string(&marker).unwrap_or_else(|e| format!("(no file: {e})"));
+    assert_eq!(
+        written, text,
+        "the program should have written the random text once started"
+    );
 }
 
 #[test]
@@ -570,7 +574,11 @@ fn t01_6_another_process_can_start_a_detached_child() {
         status
     });
     assert_eq!(status, ExitStatus::Exited(0));
-    assert_eq!(fs::read_to_string(&marker).unwrap(), text);
+    let written = fs::read_to_string(&marker).unwrap_or_else(|e| format!("(no file: {e})"));
+    assert_eq!(
+        written, text,
+        "the program should have written the random text once started"
+    );
 }
 
 #[test]

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::command::Prepared;
-use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_GATE};
+use crate::exec_report::{ReportWriter, STEP_EXEC, STEP_FDS, STEP_GATE};
 use crate::gate::GateWait;
 use crate::panic_report;
 use crate::steps::Steps;
@@ -70,8 +70,10 @@ pub fn run(
         exit(EXIT_SETUP_FAILED);
     }
     if side.attached {
-        // Started: from now on the container lives on its own, as with
-        // `docker run`, even if dockyard goes.
+        // Started: from now on the program lives on its own, as with
+        // `docker run`, even if dockyard goes. (Lab 02's init is the
+        // exception: it never passes a gate — its app does — so it keeps
+        // the signal, and an `--init` container dies with dockyard.)
         // SAFETY: a plain prctl(2).
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0) };
     }
@@ -91,7 +93,7 @@ pub fn exec_program(side: ChildSide<'_>) -> i32 {
     // TASK 01.5: reset the signals, close inherited fds, exec; report the errno if exec fails
     reset_signals();
     if let Err(errno) = close_inherited_fds() {
-        side.report.send(STEP_EXEC, errno);
+        side.report.send(STEP_FDS, errno);
         return EXIT_SETUP_FAILED;
     }
     let errno = exec(side.prepared);

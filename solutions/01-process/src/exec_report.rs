@@ -31,6 +31,8 @@ pub const STEP_EXEC: u32 = 0;
 pub const STEP_CREATED: u32 = u32::MAX - 1;
 /// Waiting at the start gate failed.
 pub const STEP_GATE: u32 = u32::MAX - 2;
+/// Marking the inherited fds close-on-exec failed.
+pub const STEP_FDS: u32 = u32::MAX - 3;
 /// "The child panicked"; the errno field holds the message's length.
 pub const STEP_PANIC: u32 = u32::MAX;
 
@@ -40,7 +42,8 @@ pub const MAX_MESSAGE: usize = 4096;
 /// What the child reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildFailure {
-    /// [`STEP_EXEC`], [`STEP_PANIC`], or a setup step (1, 2, …).
+    /// [`STEP_EXEC`], [`STEP_PANIC`], [`STEP_GATE`], [`STEP_FDS`], or a
+    /// setup step (1, 2, …).
     pub step: u32,
     pub errno: Errno,
     /// The panic message, for [`STEP_PANIC`]; empty otherwise.

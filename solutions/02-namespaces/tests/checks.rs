@@ -537,16 +537,26 @@ fn t02_5_a_rootless_run_works() {
 
 // ---------------------------------------------------------------- 02.6
 
-#[test]
-fn t02_6_reap_collects_every_ended_child_without_blocking() {
+/// How the "app" of [`reap_in_a_child`] ends.
+#[derive(Debug, Clone, Copy)]
+enum AppEnd {
+    Exits(i32),
+    Killed(Signal),
+}
+
+/// In a child forked by std (so that `waitpid(-1)` reaps nothing of the
+/// test harness): three children — the "app", which ends as `app_end`, an
+/// orphan-like child that exits 0, and one that stays alive. `reap` must
+/// return the app's status at once, leave no zombie, and not wait for the
+/// live one.
+fn reap_in_a_child(app_end: AppEnd) {
     require_root(LAB);
     let check = Check::new();
     process::panic_report::install();
-    let code = random::int(1..=120) as i32;
-    // In a child forked by std (so that `waitpid(-1)` reaps nothing of the
-    // test harness): two children end — the first, the "app", with `code`
-    // — and a third stays alive. `reap` must return the app's status at
-    // once, leave no zombie, and not wait for the live one.
+    let expected = match app_end {
+        AppEnd::Exits(code) => process::ExitStatus::Exited(code),
+        AppEnd::Killed(signal) => process::ExitStatus::Signaled(signal),
+    };
     let mut cmd = StdCommand::new(probe());
     cmd.arg("true");
     // SAFETY: the closure forks and makes system calls only.
@@ -557,12 +567,18 @@ fn t02_6_reap_collects_every_ended_child_without_blocking() {
             let mut pids = [Pid::from_raw(0); 3];
             for (i, pid) in pids.iter_mut().enumerate() {
                 match nix::unistd::fork()? {
-                    nix::unistd::ForkResult::Child => {
-                        if i == 2 {
-                            libc::sleep(30); // alive while reap runs
+                    nix::unistd::ForkResult::Child => match (i, app_end) {
+                        (0, AppEnd::Exits(code)) => libc::_exit(code),
+                        (0, AppEnd::Killed(signal)) => {
+                            libc::kill(libc::getpid(), signal as i32);
+                            libc::_exit(0)
                         }
-                        libc::_exit(if i == 0 { code } else { 0 })
-                    }
+                        (1, _) => libc::_exit(0),
+                        _ => {
+                            libc::sleep(30); // alive while reap runs
+                            libc::_exit(0)
+                        }
+                    },
                     nix::unistd::ForkResult::Parent { child } => *pid = child,
                 }
             }
@@ -571,7 +587,7 @@ fn t02_6_reap_collects_every_ended_child_without_blocking() {
             // failures are told by errno.
             let status = namespaces::init::reap(pids[0])?;
             let zombie = kill_and_count_zombies(pids[2]);
-            if status != Some(process::ExitStatus::Exited(code)) {
+            if status != Some(expected) {
                 return Err(std::io::Error::from_raw_os_error(libc::EBADE));
             }
             if zombie {
@@ -596,13 +612,24 @@ fn t02_6_reap_collects_every_ended_child_without_blocking() {
             String::from_utf8_lossy(&out.stderr).trim()
         ),
         Err(err) if err.raw_os_error() == Some(libc::EBADE) => {
-            panic!("reap did not return the app's status Exited({code})")
+            panic!("reap did not return the app's status {expected:?}")
         }
         Err(err) if err.raw_os_error() == Some(libc::EBUSY) => {
             panic!("reap left an ended child unreaped: loop until waitpid says no more (WNOHANG)")
         }
         Err(err) => panic!("reap failed: {err}"),
     }
+}
+
+#[test]
+fn t02_6_reap_collects_every_ended_child_without_blocking() {
+    reap_in_a_child(AppEnd::Exits(random::int(1..=120) as i32));
+}
+
+#[test]
+fn t02_6_reap_reports_an_app_killed_by_a_signal() {
+    let signals = [Signal::SIGKILL, Signal::SIGTERM, Signal::SIGUSR1];
+    reap_in_a_child(AppEnd::Killed(signals[random::int(0..=2) as usize]));
 }
 
 /// Kill and reap the live child `alive`; then whether any ended child was
@@ -670,6 +697,17 @@ fn t02_7_the_app_runs_under_init_and_its_code_passes_through() {
         INIT_HANGS,
     );
     assert_eq!(out.code, Some(code as i32), "{}", out.describe());
+    let out = kit::run_or(
+        &mut dockyard(&["run", "--init", "--", "/bin/sh", "-c", "kill -KILL $$"]),
+        DEADLINE,
+        INIT_HANGS,
+    );
+    assert_eq!(
+        out.code,
+        Some(137),
+        "the app was killed by SIGKILL: init must see it as the app's end (128 + 9)\n{}",
+        out.describe()
+    );
 }
 
 #[test]

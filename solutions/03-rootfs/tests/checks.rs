@@ -608,6 +608,32 @@ fn t03_1_the_resolver_agrees_with_the_kernel_on_random_trees() {
 }
 
 #[test]
+fn t03_1_the_resolver_follows_as_many_links_as_the_kernel() {
+    let check = Check::new();
+    // Chains of links around the kernel's limit (40 in a lookup): the
+    // kernel follows 40 and refuses the 41st (ELOOP). An off-by-one
+    // either way resolves a path the container cannot, or refuses one it can.
+    let root = check.dir().join("chains");
+    fs::create_dir(&root).unwrap();
+    let target = random::token(6);
+    fs::write(root.join(&target), "").unwrap();
+    let mut paths = Vec::new();
+    let mut listing = format!("  {target} (a file)\n");
+    for length in [39, 40, 41] {
+        let prefix = format!("c{length}-{}", random::token(4));
+        let mut next = target.clone();
+        for i in 0..length {
+            let name = format!("{prefix}-{i}");
+            symlink(&next, root.join(&name)).unwrap();
+            next = name;
+        }
+        listing += &format!("  {next} -> … ({length} links) … -> {target}\n");
+        paths.push(format!("/{next}"));
+    }
+    assert_agrees(&root, &paths, &listing);
+}
+
+#[test]
 fn t03_1_a_bad_rootfs_or_a_missing_program_fails_before_anything_starts() {
     let (check, rootfs) = with_rootfs();
     let dir = check.dir();
