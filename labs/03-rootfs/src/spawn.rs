@@ -63,7 +63,15 @@ pub fn spawn(
 ) -> Result<Child, Error> {
     let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
     let startup = Startup::new(gate, Lifetime::Attached)?;
-    spawn_with(cmd, config, rootfs, mode, Steps::new(), &mut |_| Ok(()), startup)
+    spawn_with(
+        cmd,
+        config,
+        rootfs,
+        mode,
+        Steps::new(),
+        &mut |_| Ok(()),
+        startup,
+    )
 }
 
 /// [`spawn`], with a later lab's `extra` steps (run after the rootfs

@@ -79,7 +79,7 @@ impl CgroupArgs {
 
 /// "64 MiB", for messages.
 pub fn human(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")
@@ -131,4 +131,3 @@ pub fn run(args: &CgroupArgs) -> i32 {
         }
     }
 }
-

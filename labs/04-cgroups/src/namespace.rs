@@ -75,9 +75,10 @@ impl Plan {
                     .iter()
                     .map(|h| {
                         let name = h.controllers.join(",");
-                        let dir = h.mount_point.file_name().map_or(name.clone(), |n| {
-                            n.to_string_lossy().into_owned()
-                        });
+                        let dir = h
+                            .mount_point
+                            .file_name()
+                            .map_or(name.clone(), |n| n.to_string_lossy().into_owned());
                         (c(format!("{TOP}/{dir}")), c(name))
                     })
                     .collect(),
@@ -114,15 +115,33 @@ fn mount_cgroupfs(plan: &Plan) -> Result<(), Errno> {
             unified,
         } => {
             let tmpfs_flags = rootfs::mounts::PSEUDO;
-            mount(Some("tmpfs"), TOP, Some("tmpfs"), tmpfs_flags, Some("mode=755"))?;
+            mount(
+                Some("tmpfs"),
+                TOP,
+                Some("tmpfs"),
+                tmpfs_flags,
+                Some("mode=755"),
+            )?;
             for (dir, controllers) in hierarchies {
                 nix::unistd::mkdir(dir.as_c_str(), Mode::from_bits_truncate(0o755))?;
                 let options = Some(controllers.as_c_str());
-                mount(Some("cgroup"), dir.as_c_str(), Some("cgroup"), read_only, options)?;
+                mount(
+                    Some("cgroup"),
+                    dir.as_c_str(),
+                    Some("cgroup"),
+                    read_only,
+                    options,
+                )?;
             }
             if let Some(dir) = unified {
                 nix::unistd::mkdir(dir.as_c_str(), Mode::from_bits_truncate(0o755))?;
-                mount(Some("cgroup2"), dir.as_c_str(), Some("cgroup2"), read_only, NONE)?;
+                mount(
+                    Some("cgroup2"),
+                    dir.as_c_str(),
+                    Some("cgroup2"),
+                    read_only,
+                    NONE,
+                )?;
             }
             // The tmpfs itself read-only too, as Docker leaves it.
             let remount = MsFlags::MS_REMOUNT | read_only;

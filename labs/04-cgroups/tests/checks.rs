@@ -74,7 +74,10 @@ fn need_busybox(rootfs: &Rootfs) {
 /// `dockyard-04 run FLAGS --rootfs R -- ARGS…`, run to its end.
 fn dockyard(rootfs: &Rootfs, flags: &[String], args: &[&str], hint: &str) -> Output {
     let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_dockyard-04"));
-    cmd.arg("run").args(flags).arg("--rootfs").arg(rootfs.path());
+    cmd.arg("run")
+        .args(flags)
+        .arg("--rootfs")
+        .arg(rootfs.path());
     cmd.arg("--").args(args);
     kit::run_or(&mut cmd, DEADLINE, hint)
 }
@@ -244,7 +247,12 @@ fn t04_1_the_cli_refuses_bad_values_before_anything_starts() {
     ];
     for (flag, value) in cases {
         let flags = [flag.to_owned(), value.clone()];
-        let out = dockyard(&rootfs, &flags, &["/probe", "true"], "dockyard run hung on a bad flag");
+        let out = dockyard(
+            &rootfs,
+            &flags,
+            &["/probe", "true"],
+            "dockyard run hung on a bad flag",
+        );
         assert_eq!(
             out.code,
             Some(125),
@@ -393,19 +401,28 @@ fn t04_3_v2_limits_are_written_in_v2_units() {
     let limits = random_limits();
     let dir = fake_v2(check.dir(), &name, true);
     let v2 = V2::new(check.dir(), &name);
-    v2.apply(&limits).expect("apply the limits to a fake v2 cgroup");
+    v2.apply(&limits)
+        .expect("apply the limits to a fake v2 cgroup");
     let Some(Swap::Total(total)) = limits.memory_swap else {
         unreachable!()
     };
     let cpu = limits.cpu.unwrap();
     let memory = limits.memory.unwrap();
-    assert_eq!(read(&dir, "memory.max"), memory.to_string(), "memory.max: bytes");
+    assert_eq!(
+        read(&dir, "memory.max"),
+        memory.to_string(),
+        "memory.max: bytes"
+    );
     assert_eq!(
         read(&dir, "memory.swap.max"),
         (total - memory).to_string(),
         "memory.swap.max is swap alone: Docker's --memory-swap ({total}) minus --memory ({memory})"
     );
-    assert_eq!(read(&dir, "memory.high"), "max", "memory.high is not --memory");
+    assert_eq!(
+        read(&dir, "memory.high"),
+        "max",
+        "memory.high is not --memory"
+    );
     assert_eq!(read(&dir, "pids.max"), limits.pids.unwrap().to_string());
     assert_eq!(
         read(&dir, "cpu.max"),
@@ -425,8 +442,14 @@ fn t04_3_v2_limits_are_written_in_v2_units() {
     };
     let name2 = random_name();
     let dir2 = fake_v2(check.dir(), &name2, true);
-    V2::new(check.dir(), &name2).apply(&unlimited).expect("apply");
-    assert_eq!(read(&dir2, "memory.swap.max"), "max", "--memory-swap -1 is max");
+    V2::new(check.dir(), &name2)
+        .apply(&unlimited)
+        .expect("apply");
+    assert_eq!(
+        read(&dir2, "memory.swap.max"),
+        "max",
+        "--memory-swap -1 is max"
+    );
     let name3 = random_name();
     let dir3 = fake_v2(check.dir(), &name3, false);
     V2::new(check.dir(), &name3)
@@ -440,8 +463,14 @@ fn t04_3_v2_limits_are_written_in_v2_units() {
     // Nothing asked, nothing written.
     let name4 = random_name();
     let dir4 = fake_v2(check.dir(), &name4, true);
-    V2::new(check.dir(), &name4).apply(&Limits::default()).expect("apply");
-    assert_eq!(read(&dir4, "memory.max"), "max", "an unset limit stays the kernel's");
+    V2::new(check.dir(), &name4)
+        .apply(&Limits::default())
+        .expect("apply");
+    assert_eq!(
+        read(&dir4, "memory.max"),
+        "max",
+        "an unset limit stays the kernel's"
+    );
     assert_eq!(read(&dir4, "cpu.max"), "max 100000");
     assert_eq!(read(&dir4, "cpu.weight"), "100");
 
@@ -450,12 +479,24 @@ fn t04_3_v2_limits_are_written_in_v2_units() {
 
 #[test]
 fn t04_3_shares_map_linearly_onto_weights() {
-    assert_eq!(weight_from_shares(2), 1, "the least shares, the least weight");
+    assert_eq!(
+        weight_from_shares(2),
+        1,
+        "the least shares, the least weight"
+    );
     assert_eq!(weight_from_shares(262_144), 10_000, "the most, the most");
-    assert_eq!(weight_from_shares(1024), 39, "1024 shares (v1's default) is 39");
+    assert_eq!(
+        weight_from_shares(1024),
+        39,
+        "1024 shares (v1's default) is 39"
+    );
     let a = u64::from(random::int(2..=131_072));
     let b = a + u64::from(random::int(1..=131_072));
-    assert_eq!(weight_from_shares(a), 1 + (a - 2) * 9999 / 262_142, "shares {a}");
+    assert_eq!(
+        weight_from_shares(a),
+        1 + (a - 2) * 9999 / 262_142,
+        "shares {a}"
+    );
     assert!(weight_from_shares(a) <= weight_from_shares(b), "monotonic");
 }
 
@@ -550,7 +591,8 @@ fn t04_4_v1_limits_are_written_in_v1_units() {
     let name = random_name();
     let limits = random_limits();
     let v1 = fake_v1(check.dir(), &name, true);
-    v1.apply(&limits).expect("apply the limits to a fake v1 cgroup");
+    v1.apply(&limits)
+        .expect("apply the limits to a fake v1 cgroup");
     let memory = v1.memory.clone().unwrap();
     let cpu_dir = v1.cpu.clone().unwrap();
     let Some(Swap::Total(total)) = limits.memory_swap else {
@@ -738,7 +780,10 @@ fn t04_5_a_busy_cgroup_is_an_error_naming_it_then_removed() {
         }
         Ok(()) => panic!("remove() said Ok while a process was still in the cgroup"),
     }
-    assert!(alive, "the cgroup must still be there while a process is in it");
+    assert!(
+        alive,
+        "the cgroup must still be there while a process is in it"
+    );
     removed.expect("remove the cgroup once its process is gone");
 }
 
@@ -779,7 +824,10 @@ fn t04_6_the_limits_read_inside_match_the_request() {
     let asked = flags(&[
         ("--memory", memory),
         ("--pids-limit", pids.to_string()),
-        ("--cpus", format!("{}.{:02}", hundredths / 100, hundredths % 100)),
+        (
+            "--cpus",
+            format!("{}.{:02}", hundredths / 100, hundredths % 100),
+        ),
         ("--cpu-shares", shares.to_string()),
     ]);
     let v2 = host_is_v2();
@@ -788,8 +836,17 @@ fn t04_6_the_limits_read_inside_match_the_request() {
     } else {
         inside("cpu", "cpu.shares")
     };
-    let out = run_probe(&rootfs, &asked, &["/probe", "cat", &weight_file, "then", "report"]);
-    assert_eq!(out.code, Some(0), "the container failed\n{}", out.describe());
+    let out = run_probe(
+        &rootfs,
+        &asked,
+        &["/probe", "cat", &weight_file, "then", "report"],
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "the container failed\n{}",
+        out.describe()
+    );
     let lines = out.json_lines();
     let report = Report::parse(&out.stdout);
     let raw = report.str("/cgroup/raw");
@@ -805,9 +862,17 @@ fn t04_6_the_limits_read_inside_match_the_request() {
     let quota = u64::from(hundredths) * 1000;
     let bytes = (memory_mib * MIB).to_string();
     if v2 {
-        assert_eq!(get("memory.max"), Some(bytes), "memory.max inside: {limits}");
+        assert_eq!(
+            get("memory.max"),
+            Some(bytes),
+            "memory.max inside: {limits}"
+        );
         assert_eq!(get("pids.max"), Some(pids.to_string()), "pids.max inside");
-        assert_eq!(get("cpu.max"), Some(format!("{quota} 100000")), "cpu.max inside");
+        assert_eq!(
+            get("cpu.max"),
+            Some(format!("{quota} 100000")),
+            "cpu.max inside"
+        );
     } else {
         assert_eq!(
             get("memory.limit_in_bytes"),
@@ -858,7 +923,11 @@ fn t04_6_a_cpu_quota_is_enforced() {
     let hundredths = random::int(5..=30);
     let asked = flags(&[("--cpus", format!("0.{hundredths:02}"))]);
     let stat = inside("cpu", "cpu.stat");
-    let out = run_probe(&rootfs, &asked, &["/probe", "spin", "1", "then", "cat", &stat]);
+    let out = run_probe(
+        &rootfs,
+        &asked,
+        &["/probe", "spin", "1", "then", "cat", &stat],
+    );
     let lines = out.json_lines();
     let text = lines
         .last()
@@ -1025,7 +1094,10 @@ fn t04_7_the_outcome_tells_an_oom_kill_from_a_plain_kill() {
     });
     let outcome = outcome.expect("the container ran");
     assert_eq!(outcome.status, ExitStatus::Signaled(Signal::SIGKILL));
-    assert!(outcome.oom_killed, "the OOM killer killed it: oom_kill went up");
+    assert!(
+        outcome.oom_killed,
+        "the OOM killer killed it: oom_kill went up"
+    );
 }
 
 // ---------------------------------------------------------------- 04.8
@@ -1117,34 +1189,39 @@ fn t04_9_freeze_stops_progress_and_thaw_resumes_it() {
     let mut cmd = Command::new("/probe");
     cmd.args(["spin", "30"]);
     let config = Config::default();
-    let outcome = check.within(Duration::from_secs(20), "the freeze check did not finish", || {
-        let mut container = cgroups::spawn(&cmd, &config, Some(rootfs.path()), &Limits::default())
-            .expect("spawn the container");
-        container.start().expect("start it");
-        thread::sleep(Duration::from_millis(200));
-        container.cgroup().freeze().expect("freeze");
-        let frozen_at = raw_cpu_us(&container);
-        thread::sleep(Duration::from_millis(300));
-        let still = raw_cpu_us(&container);
-        assert!(
-            still <= frozen_at + 2_000,
-            "frozen, the spinning probe must not get CPU time: {frozen_at} µs, then {still} µs"
-        );
-        container.cgroup().thaw().expect("thaw");
-        // On a busy machine it may get little CPU: wait for 20 ms of it.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut thawed = raw_cpu_us(&container);
-        while thawed < still + 20_000 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(50));
-            thawed = raw_cpu_us(&container);
-        }
-        assert!(
-            thawed >= still + 20_000,
-            "thawed, it spins again: {still} µs, then {thawed} µs up to 5 s later"
-        );
-        container.cgroup().kill_all().expect("kill every process");
-        container.wait().expect("wait")
-    });
+    let outcome = check.within(
+        Duration::from_secs(20),
+        "the freeze check did not finish",
+        || {
+            let mut container =
+                cgroups::spawn(&cmd, &config, Some(rootfs.path()), &Limits::default())
+                    .expect("spawn the container");
+            container.start().expect("start it");
+            thread::sleep(Duration::from_millis(200));
+            container.cgroup().freeze().expect("freeze");
+            let frozen_at = raw_cpu_us(&container);
+            thread::sleep(Duration::from_millis(300));
+            let still = raw_cpu_us(&container);
+            assert!(
+                still <= frozen_at + 2_000,
+                "frozen, the spinning probe must not get CPU time: {frozen_at} µs, then {still} µs"
+            );
+            container.cgroup().thaw().expect("thaw");
+            // On a busy machine it may get little CPU: wait for 20 ms of it.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut thawed = raw_cpu_us(&container);
+            while thawed < still + 20_000 && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(50));
+                thawed = raw_cpu_us(&container);
+            }
+            assert!(
+                thawed >= still + 20_000,
+                "thawed, it spins again: {still} µs, then {thawed} µs up to 5 s later"
+            );
+            container.cgroup().kill_all().expect("kill every process");
+            container.wait().expect("wait")
+        },
+    );
     assert_eq!(outcome.status, ExitStatus::Signaled(Signal::SIGKILL));
     assert!(!outcome.oom_killed, "kill_all is not an OOM kill");
 }
@@ -1169,42 +1246,55 @@ fn kill_all_in(cgroup: Option<Box<dyn CgroupManager>>) {
     let layout = host_layout();
     let cgroup = cgroup.unwrap_or_else(|| manager::for_layout(&layout, &random_name()));
     let limits = Limits::default();
-    check.within(Duration::from_secs(20), "the kill-all check did not finish", || {
-        let mut container =
-            cgroups::spawn::spawn_in(&cmd, &config, Some(rootfs.path()), &limits, &layout, cgroup)
-                .expect("spawn the container");
-        container.start().expect("start it");
-        let procs = |c: &Container| -> Vec<i32> {
-            let text = raw(c, "cgroup.procs").unwrap_or_default();
-            text.lines().filter_map(|l| l.trim().parse().ok()).collect()
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while procs(&container).len() < n as usize + 1 {
-            assert!(Instant::now() < deadline, "the shell never started {n} sleeps");
-            thread::sleep(Duration::from_millis(20));
-        }
-        let pids = procs(&container);
-        container.cgroup().kill_all().expect("kill every process");
-        let status = container.wait().expect("wait for the shell");
-        // The sleeps were re-parented to this process (a subreaper): reap them.
-        let deadline = Instant::now() + Duration::from_secs(3);
-        for pid in pids.iter().filter(|&&p| p != container.pid().as_raw()) {
-            while alive(*pid) && Instant::now() < deadline {
-                let _ = nix::sys::wait::waitpid(
-                    Pid::from_raw(*pid),
-                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+    check.within(
+        Duration::from_secs(20),
+        "the kill-all check did not finish",
+        || {
+            let mut container = cgroups::spawn::spawn_in(
+                &cmd,
+                &config,
+                Some(rootfs.path()),
+                &limits,
+                &layout,
+                cgroup,
+            )
+            .expect("spawn the container");
+            container.start().expect("start it");
+            let procs = |c: &Container| -> Vec<i32> {
+                let text = raw(c, "cgroup.procs").unwrap_or_default();
+                text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+            };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while procs(&container).len() < n as usize + 1 {
+                assert!(
+                    Instant::now() < deadline,
+                    "the shell never started {n} sleeps"
                 );
-                thread::sleep(Duration::from_millis(10));
+                thread::sleep(Duration::from_millis(20));
             }
-        }
-        let survivors: Vec<&i32> = pids.iter().filter(|&&p| alive(p)).collect();
-        assert!(
-            survivors.is_empty(),
-            "kill_all must kill every process of the cgroup, not only the first: \
+            let pids = procs(&container);
+            container.cgroup().kill_all().expect("kill every process");
+            let status = container.wait().expect("wait for the shell");
+            // The sleeps were re-parented to this process (a subreaper): reap them.
+            let deadline = Instant::now() + Duration::from_secs(3);
+            for pid in pids.iter().filter(|&&p| p != container.pid().as_raw()) {
+                while alive(*pid) && Instant::now() < deadline {
+                    let _ = nix::sys::wait::waitpid(
+                        Pid::from_raw(*pid),
+                        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                    );
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+            let survivors: Vec<&i32> = pids.iter().filter(|&&p| alive(p)).collect();
+            assert!(
+                survivors.is_empty(),
+                "kill_all must kill every process of the cgroup, not only the first: \
              {survivors:?} of {pids:?} are alive"
-        );
-        assert_eq!(status.status, ExitStatus::Signaled(Signal::SIGKILL));
-    });
+            );
+            assert_eq!(status.status, ExitStatus::Signaled(Signal::SIGKILL));
+        },
+    );
 }
 
 #[test]

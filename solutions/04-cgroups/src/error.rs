@@ -59,9 +59,7 @@ pub enum LayoutError {
         path: &'static str,
         source: std::io::Error,
     },
-    #[error(
-        "no cgroup filesystem is mounted (`cargo xtask doctor` says how to mount one)"
-    )]
+    #[error("no cgroup filesystem is mounted (`cargo xtask doctor` says how to mount one)")]
     NoCgroupfs,
 }
 

@@ -114,7 +114,8 @@ pub fn parse(mountinfo: &str) -> Result<Layout, LayoutError> {
             continue;
         };
         let mut after = after.split(' ');
-        let (Some(fs_type), Some(_source), Some(options)) = (after.next(), after.next(), after.next())
+        let (Some(fs_type), Some(_source), Some(options)) =
+            (after.next(), after.next(), after.next())
         else {
             continue;
         };

@@ -65,10 +65,13 @@ pub fn parse_bytes(flag: &'static str, text: &str) -> Result<u64, LimitError> {
 /// `--cpus N`: a quota of N × [`CPU_PERIOD_US`] per period, at least 0.01.
 pub fn parse_cpus(text: &str) -> Result<CpuQuota, LimitError> {
     // TASK 04.1: quota = cpus × 100 000 µs, period = 100 000 µs; refuse < 0.01
-    let cpus: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid("--cpus", text, "expected a number of CPUs, such as 0.5 or 2"))?;
+    let cpus: f64 = text.trim().parse().map_err(|_| {
+        invalid(
+            "--cpus",
+            text,
+            "expected a number of CPUs, such as 0.5 or 2",
+        )
+    })?;
     if !cpus.is_finite() || cpus < 0.01 {
         return Err(invalid(
             "--cpus",

@@ -143,7 +143,12 @@ mod tests {
     #[test]
     fn delegation_is_explained() {
         let text = delegation_hints().join("\n");
-        for word in ["Delegate=", "user@", "cgroup.subtree_control", "systemd-run"] {
+        for word in [
+            "Delegate=",
+            "user@",
+            "cgroup.subtree_control",
+            "systemd-run",
+        ] {
             assert!(text.contains(word), "{word} in:\n{text}");
         }
     }
