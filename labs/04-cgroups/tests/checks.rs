@@ -734,15 +734,24 @@ fn t04_5_a_cgroup_is_removed_once_its_last_process_is_gone() {
     let check = Check::new();
     let cgroup = created_cgroup();
     let mut sleeper = sleeper_in(cgroup.as_ref());
-    // Killed, and reaped only a moment later: the cgroup is busy meanwhile.
-    sleeper.kill().unwrap();
-    let reaper = thread::spawn(move || {
+    // Its last process leaves 150 ms after `remove` starts, as a
+    // container's do while the kernel tears down its PID namespace: the
+    // first rmdir says EBUSY, a later one must succeed.
+    let killer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(150));
+        sleeper.kill().unwrap();
         sleeper.wait()
     });
+    let started = Instant::now();
     let removed = check.within(DEADLINE, "remove() did not return", || cgroup.remove());
-    reaper.join().unwrap().unwrap();
-    removed.expect("remove the cgroup once its process is gone");
+    let took = started.elapsed();
+    killer.join().unwrap().unwrap();
+    removed.unwrap_or_else(|err| {
+        panic!(
+            "remove the cgroup once its process is gone: {err} (after {took:?}; while a \
+             process is leaving, rmdir says EBUSY: retry it for a while)"
+        )
+    });
     let left: Vec<PathBuf> = cgroup.dirs().into_iter().filter(|d| d.exists()).collect();
     assert!(left.is_empty(), "still there: {left:?}");
     cgroup
@@ -1274,7 +1283,8 @@ fn kill_all_in(cgroup: Option<Box<dyn CgroupManager>>) {
             }
             let pids = procs(&container);
             container.cgroup().kill_all().expect("kill every process");
-            let status = container.wait().expect("wait for the shell");
+            // Its error (a cgroup still busy) after the survivors' story.
+            let status = container.wait();
             // The sleeps were re-parented to this process (a subreaper): reap them.
             let deadline = Instant::now() + Duration::from_secs(3);
             for pid in pids.iter().filter(|&&p| p != container.pid().as_raw()) {
@@ -1292,6 +1302,7 @@ fn kill_all_in(cgroup: Option<Box<dyn CgroupManager>>) {
                 "kill_all must kill every process of the cgroup, not only the first: \
              {survivors:?} of {pids:?} are alive"
             );
+            let status = status.expect("wait for the shell");
             assert_eq!(status.status, ExitStatus::Signaled(Signal::SIGKILL));
         },
     );
