@@ -1158,10 +1158,16 @@ fn t04_8_stats_say_what_the_container_uses() {
         let mut container = cgroups::spawn(&cmd, &config, Some(rootfs.path()), &limits)
             .expect("spawn the container");
         container.start().expect("start it");
-        // Wait until the allocation and the spin are done.
+        // Wait until the allocation and the spin are done (on a slow
+        // machine — an emulated VM — 50 ms of CPU can come before the
+        // last page is touched: wait for the memory too).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while raw_cpu_us(&container) < 50_000 {
-            assert!(Instant::now() < deadline, "the probe never used 50 ms of CPU");
+        let memory = |c: &Container| raw_u64(c, &["memory.current", "memory.usage_in_bytes"]);
+        while raw_cpu_us(&container) < 50_000 || memory(&container) < mib * MIB {
+            assert!(
+                Instant::now() < deadline,
+                "the probe never held {mib} MiB and used 50 ms of CPU"
+            );
             thread::sleep(Duration::from_millis(50));
         }
         thread::sleep(Duration::from_millis(200));

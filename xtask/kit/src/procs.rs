@@ -223,7 +223,11 @@ pub fn become_subreaper() {
 /// kill-as-you-go walk would miss when a process forks in between.
 pub fn kill_tree(root: i32) -> Vec<Proc> {
     let mut stopped: BTreeMap<i32, Proc> = BTreeMap::new();
-    for _ in 0..20 {
+    // A process in the middle of fork shows its child only once the fork
+    // is done: look again, a little later, until three looks find nothing
+    // new (on a loaded machine a child can be a few ms late).
+    let mut quiet = 0;
+    for _ in 0..50 {
         let table = table();
         let mut tree = below(&table, root);
         tree.extend(table.iter().find(|p| p.pid == root).cloned());
@@ -232,8 +236,14 @@ pub fn kill_tree(root: i32) -> Vec<Proc> {
             .filter(|p| !stopped.contains_key(&p.pid))
             .collect();
         if new.is_empty() {
-            break;
+            quiet += 1;
+            if quiet == 3 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
         }
+        quiet = 0;
         for proc in new {
             // SAFETY: a plain system call on a pid below us.
             unsafe { libc::kill(proc.pid, libc::SIGSTOP) };
