@@ -161,7 +161,7 @@ pub fn wait(child: Child, what: &str, limit: Duration) -> Output {
 #[track_caller]
 pub fn wait_or(mut child: Child, what: &str, limit: Duration, hint: &str) -> Output {
     procs::started(child.id() as i32);
-    let since = Since::now();
+    let since = Since::after(child.id() as i32);
     let out = Reader::start(child.stdout.take());
     let err = Reader::start(child.stderr.take());
     let status = wait_until(&mut child, Instant::now() + limit);
@@ -226,18 +226,45 @@ impl Since {
         Since(procs::descendants().iter().map(procs::Proc::key).collect())
     }
 
+    /// [`Since::now`], taken after `child` started: what it (or what it
+    /// started, perhaps already orphaned) made is new all the same. A
+    /// double fork can be done before this look; what is below `child` is
+    /// left out, and so is any process that started no earlier than it.
+    pub(crate) fn after(child: i32) -> Since {
+        let table = procs::table();
+        let born = table.iter().find(|p| p.pid == child).map(|p| p.start);
+        let below: BTreeSet<i32> = procs::below(&table, child).iter().map(|p| p.pid).collect();
+        Since(
+            procs::descendants()
+                .iter()
+                .filter(|p| p.pid != child && !below.contains(&p.pid))
+                .filter(|p| born.is_none_or(|born| p.start < born))
+                .map(procs::Proc::key)
+                .collect(),
+        )
+    }
+
     /// [`stop`] the child, then, if this thread holds a check (otherwise a
     /// new process may be a running check's), kill and reap every process
     /// below the test process that is new since `self`.
     pub(crate) fn stop_all(&self, child: &mut Child) -> Option<ExitStatus> {
         let status = stop(child);
         if procs::holds_check() {
-            let new: Vec<procs::Proc> = procs::descendants()
-                .into_iter()
-                .filter(|p| !self.0.contains(&p.key()))
-                .collect();
-            procs::kill_all(&new);
-            procs::reap(&new, None, Duration::from_secs(1));
+            // An orphan reaches this process only when its parent is
+            // gone, which the kill above may have caused a moment ago:
+            // look a few times.
+            for _ in 0..4 {
+                let new: Vec<procs::Proc> = procs::descendants()
+                    .into_iter()
+                    .filter(|p| !self.0.contains(&p.key()))
+                    .collect();
+                if new.is_empty() {
+                    thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                procs::kill_all(&new);
+                procs::reap(&new, None, Duration::from_secs(1));
+            }
         }
         status
     }
