@@ -63,7 +63,22 @@ pub fn extract(root: &Path) -> Result<PathBuf> {
     let dir = root.join(PO_DIR);
     let ctx = RenderContext::new(book.root.clone(), preprocessed, book.config.clone(), &dir);
     Xgettext.render(&ctx).context("extract the messages")?;
-    Ok(dir.join("messages.pot"))
+    let pot = dir.join("messages.pot");
+    // The book's title is no message of mdbook-xgettext's; it is one here,
+    // so that the translated book's top bar is translated too.
+    if let Some(title) = &book.config.book.title {
+        let mut catalog = parse(&pot)?;
+        catalog.append_or_update(
+            polib::message::Message::build_singular()
+                .with_source("book/book.toml".to_owned())
+                .with_msgid(title.clone())
+                .with_msgstr(String::new())
+                .done(),
+        );
+        polib::po_file::write(&catalog, &pot)
+            .with_context(|| format!("write {}", pot.display()))?;
+    }
+    Ok(pot)
 }
 
 /// What building one language found.
@@ -92,9 +107,8 @@ pub fn build(root: &Path, language: &str) -> Outcome {
         let mut book = crate::load(root)?;
         let config = &mut book.config;
         config.book.language = Some(language.to_owned());
-        if let Some(title) = config
-            .book
-            .title
+        let english_title = config.book.title.clone();
+        if let Some(title) = english_title
             .as_deref()
             .and_then(|t| translated(&catalog, t))
         {
@@ -103,6 +117,7 @@ pub fn build(root: &Path, language: &str) -> Outcome {
         config.build.build_dir = crate::output_dir(root).join(language);
         book.with_preprocessor(Translate {
             catalog,
+            title: english_title,
             po_name: po_name.clone(),
             outcome: Arc::clone(&shared),
         });
@@ -221,6 +236,8 @@ fn translated(catalog: &Catalog, msgid: &str) -> Option<String> {
 /// The last preprocessor of a translated build.
 struct Translate {
     catalog: Catalog,
+    /// The English title (the config's is already translated).
+    title: Option<String>,
     po_name: String,
     outcome: Arc<Mutex<Outcome>>,
 }
@@ -232,7 +249,7 @@ impl Preprocessor for Translate {
 
     fn run(&self, _ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
         let english = book.clone();
-        let chapters = stale::report(&self.catalog, &messages(&book)?);
+        let chapters = stale::report(&self.catalog, &messages(&book, self.title.as_deref())?);
         translate_book(&self.catalog, &mut book)
             .with_context(|| format!("{}: a translation breaks the Markdown", self.po_name))?;
         let problems = lost_heading_ids(&english, &book, &self.po_name);
@@ -253,9 +270,10 @@ impl Preprocessor for Translate {
 }
 
 /// The current English's messages, per chapter, as mdbook-xgettext cuts
-/// them (the chapter names and part titles count as `SUMMARY.md`).
-fn messages(book: &Book) -> Result<stale::Source> {
-    let mut summary = Vec::new();
+/// them (the book's title, the chapter names and part titles count as
+/// `SUMMARY.md`).
+fn messages(book: &Book, title: Option<&str>) -> Result<stale::Source> {
+    let mut summary: Vec<String> = title.map(str::to_owned).into_iter().collect();
     let mut chapters = Vec::new();
     for item in book.iter() {
         match item {
@@ -295,12 +313,16 @@ fn with_notice(content: &str, status: &stale::Chapter) -> String {
         )
     } else if status.stale() {
         let behind = status.fuzzy.len() + status.missing.len();
+        let what = match behind {
+            0 => "trechos foram removidos ou reescritos, e o catálogo ainda não foi \
+                  atualizado"
+                .to_owned(),
+            1 => "1 trecho aparece em inglês até ser traduzido".to_owned(),
+            n => format!("{n} trechos aparecem em inglês até serem traduzidos"),
+        };
         format!(
             "> **Esta tradução está atrás do original em inglês.** O capítulo mudou \
-             depois de traduzido: {behind} trecho(s) novo(s) ou alterado(s) aparecem em \
-             inglês e {} tradução(ões) antiga(s) deixaram de ser usadas. Na dúvida, vale \
-             o original: [English]({english}).",
-            status.obsolete.len()
+             depois de traduzido: {what}. Na dúvida, vale o original: [English]({english})."
         )
     } else {
         return content.to_owned();
@@ -405,7 +427,7 @@ mod tests {
         };
         let out = with_notice("# Lab 01\n\nTexto.\n", &stale);
         assert!(out.starts_with("# Lab 01\n\n> **Esta tradução está atrás"));
-        assert!(out.contains("1 trecho(s)"));
+        assert!(out.contains("1 trecho aparece em inglês"));
         assert!(out.contains("(../lab01-process.html)"));
         assert!(out.ends_with("\n\nTexto.\n"));
 

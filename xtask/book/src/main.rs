@@ -127,14 +127,24 @@ fn run() -> Result<ExitCode> {
         }
     }
     let index = output_dir(&root).join("index.html");
+    let translations: String = report
+        .iter()
+        .map(|(language, _)| {
+            let index = output_dir(&root).join(language).join("index.html");
+            format!("; {language}: {}", index.display())
+        })
+        .collect();
     if options.check {
         if !problems.is_empty() {
             eprintln!("book: {} problem(s)", problems.len());
             return Ok(ExitCode::FAILURE);
         }
-        println!("book: checked, no problems; {}", index.display());
+        println!(
+            "book: checked, no problems; {}{translations}",
+            index.display()
+        );
     } else if problems.is_empty() {
-        println!("book: {}", index.display());
+        println!("book: {}{translations}", index.display());
     } else if !options.serve {
         return Ok(ExitCode::FAILURE);
     }

@@ -51,8 +51,8 @@ impl Chapter {
 
     /// Translated, but behind the English.
     pub fn stale(&self) -> bool {
-        !self.untranslated()
-            && !(self.fuzzy.is_empty() && self.missing.is_empty() && self.obsolete.is_empty())
+        let behind = !self.fuzzy.is_empty() || !self.missing.is_empty();
+        !self.untranslated() && (behind || !self.obsolete.is_empty())
     }
 
     /// One line: `lab01-process.md: 410/420 translated, 3 fuzzy, …`.
@@ -145,7 +145,12 @@ pub fn chapters_of(references: &str) -> Vec<String> {
             .rsplit_once(':')
             .filter(|(_, line)| line.chars().all(|c| c.is_ascii_digit()))
             .map_or(reference, |(file, _)| file);
-        let file = file.strip_prefix("src/").unwrap_or(file).to_owned();
+        // The title (`book/book.toml`) is filed with the chapter names.
+        let file = match file {
+            "book/book.toml" => "SUMMARY.md",
+            file => file.strip_prefix("src/").unwrap_or(file),
+        }
+        .to_owned();
         if !out.contains(&file) {
             out.push(file);
         }
@@ -319,6 +324,7 @@ mod tests {
             ["a.md", "b.md"]
         );
         assert_eq!(chapters_of("src/SUMMARY.md"), ["SUMMARY.md"]);
+        assert_eq!(chapters_of("book/book.toml"), ["SUMMARY.md"]);
         assert_eq!(excerpt("two\n  lines"), "two lines");
         assert_eq!(excerpt(&"x".repeat(80)), format!("{}…", "x".repeat(70)));
     }
