@@ -64,20 +64,40 @@ pub fn extract(root: &Path) -> Result<PathBuf> {
     let ctx = RenderContext::new(book.root.clone(), preprocessed, book.config.clone(), &dir);
     Xgettext.render(&ctx).context("extract the messages")?;
     let pot = dir.join("messages.pot");
-    // The book's title is no message of mdbook-xgettext's; it is one here,
-    // so that the translated book's top bar is translated too.
+    // Two kinds of text mdbook-xgettext leaves out are messages here: the
+    // book's title (the translated book's top bar) and the `<summary>` of
+    // a folded block ("Hint 1"), which is HTML to it.
+    let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(title) = &book.config.book.title {
-        let mut catalog = parse(&pot)?;
+        extra.push(("book/book.toml".to_owned(), title.clone()));
+    }
+    for item in ctx.book.iter() {
+        if let BookItem::Chapter(ch) = item
+            && let Some(path) = &ch.path
+        {
+            for text in summaries(&ch.content) {
+                extra.push((format!("src/{}", path.display()), text.to_owned()));
+            }
+        }
+    }
+    let mut catalog = parse(&pot)?;
+    for (source, msgid) in extra {
+        let source = match catalog.find_message(None, &msgid, None) {
+            Some(m) if !m.source().split_whitespace().any(|s| s == source) => {
+                format!("{} {source}", m.source())
+            }
+            Some(m) => m.source().to_owned(),
+            None => source,
+        };
         catalog.append_or_update(
             polib::message::Message::build_singular()
-                .with_source("book/book.toml".to_owned())
-                .with_msgid(title.clone())
+                .with_source(source)
+                .with_msgid(msgid)
                 .with_msgstr(String::new())
                 .done(),
         );
-        polib::po_file::write(&catalog, &pot)
-            .with_context(|| format!("write {}", pot.display()))?;
     }
+    polib::po_file::write(&catalog, &pot).with_context(|| format!("write {}", pot.display()))?;
     Ok(pot)
 }
 
@@ -255,11 +275,13 @@ impl Preprocessor for Translate {
         let problems = lost_heading_ids(&english, &book, &self.po_name);
 
         book.for_each_mut(|item| {
-            if let BookItem::Chapter(ch) = item
-                && let Some(path) = ch.path.as_ref().and_then(|p| p.to_str())
-                && let Some(status) = chapters.iter().find(|c| c.path == path)
-            {
-                ch.content = with_notice(&ch.content, status);
+            if let BookItem::Chapter(ch) = item {
+                ch.content = translate_summaries(&ch.content, &self.catalog);
+                if let Some(path) = ch.path.as_ref().and_then(|p| p.to_str())
+                    && let Some(status) = chapters.iter().find(|c| c.path == path)
+                {
+                    ch.content = with_notice(&ch.content, status);
+                }
             }
         });
         let mut outcome = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
@@ -283,11 +305,12 @@ fn messages(book: &Book, title: Option<&str>) -> Result<stale::Source> {
                 let Some(path) = ch.path.as_ref().and_then(|p| p.to_str()) else {
                     continue;
                 };
-                let ids = mdbook_i18n_helpers::extract_messages(&ch.content)
+                let mut ids: Vec<String> = mdbook_i18n_helpers::extract_messages(&ch.content)
                     .with_context(|| format!("extract the messages of {path}"))?
                     .into_iter()
                     .map(|(_, m)| m.message)
                     .collect();
+                ids.extend(summaries(&ch.content).map(str::to_owned));
                 chapters.push((path.to_owned(), ids));
             }
             BookItem::Separator => {}
@@ -296,6 +319,29 @@ fn messages(book: &Book, title: Option<&str>) -> Result<stale::Source> {
     summary.dedup();
     chapters.insert(0, ("SUMMARY.md".to_owned(), summary));
     Ok(chapters)
+}
+
+/// The texts of the `<summary>…</summary>` of folded blocks, one a line.
+fn summaries(content: &str) -> impl Iterator<Item = &str> {
+    content.lines().filter_map(|line| {
+        let (_, rest) = line.split_once("<summary>")?;
+        let (text, _) = rest.split_once("</summary>")?;
+        (!text.trim().is_empty() && !text.contains('<')).then(|| text.trim())
+    })
+}
+
+/// Each `<summary>` whose text the catalog translates, translated.
+fn translate_summaries(content: &str, catalog: &Catalog) -> String {
+    let mut out = content.to_owned();
+    for text in summaries(content).collect::<std::collections::BTreeSet<_>>() {
+        if let Some(translation) = translated(catalog, text) {
+            out = out.replace(
+                &format!("<summary>{text}</summary>"),
+                &format!("<summary>{translation}</summary>"),
+            );
+        }
+    }
+    out
 }
 
 /// A translated chapter that is behind the English says so at its top,
@@ -493,6 +539,26 @@ mod tests {
         );
         assert_eq!(syntax_error("msgid a\n").unwrap().0, 1);
         assert_eq!(syntax_error("msgstr \"ends in \\\"\n").unwrap().0, 1);
+    }
+
+    #[test]
+    fn folded_blocks_summaries_are_messages() {
+        let content = "<details>\n<summary>Hint 1</summary>\n\ntext\n</details>\n\
+                       <details><summary>Reference solution</summary>\n<summary>a <b>b</b></summary>";
+        assert_eq!(
+            summaries(content).collect::<Vec<_>>(),
+            ["Hint 1", "Reference solution"]
+        );
+        let mut catalog = Catalog::new(polib::metadata::CatalogMetadata::new());
+        catalog.append_or_update(
+            polib::message::Message::build_singular()
+                .with_msgid("Hint 1".into())
+                .with_msgstr("Dica 1".into())
+                .done(),
+        );
+        let out = translate_summaries(content, &catalog);
+        assert!(out.contains("<summary>Dica 1</summary>"));
+        assert!(out.contains("<summary>Reference solution</summary>"));
     }
 
     #[test]
