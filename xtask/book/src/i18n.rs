@@ -114,8 +114,7 @@ pub fn build(root: &Path, language: &str) -> Outcome {
     let po_name = format!("{PO_DIR}/{language}.po");
     let shared = Arc::new(Mutex::new(Outcome::default()));
     let result = (|| -> Result<()> {
-        let mut catalog =
-            parse(&po).with_context(|| format!("{po_name} is not a valid PO file"))?;
+        let mut catalog = parse(&po).context("not a valid PO file")?;
         shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -152,7 +151,7 @@ pub fn build(root: &Path, language: &str) -> Outcome {
     if let Err(err) = result {
         outcome
             .problems
-            .push(Problem::new(&po_name, 0, format!("{language}: {err:#}")));
+            .push(Problem::new(&po_name, 0, format!("{err:#}")));
     }
     outcome
 }
