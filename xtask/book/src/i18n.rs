@@ -540,6 +540,63 @@ mod tests {
         assert_eq!(syntax_error("msgstr \"ends in \\\"\n").unwrap().0, 1);
     }
 
+    /// A whole translated build of a tiny book: the translation is used,
+    /// an English edit shows as a notice (not a problem), a heading keeps
+    /// its id, and a broken catalog is a problem.
+    #[test]
+    fn a_tiny_book_is_translated_and_its_staleness_shown() {
+        let root = std::env::temp_dir().join(format!("xtask-book-i18n-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("book/src")).unwrap();
+        std::fs::create_dir_all(root.join("book/po")).unwrap();
+        std::fs::write(
+            root.join("book/book.toml"),
+            "[book]\ntitle = \"Tiny\"\nlanguage = \"en\"\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("book/src/SUMMARY.md"), "# Summary\n\n[A](a.md)\n").unwrap();
+        std::fs::write(
+            root.join("book/src/a.md"),
+            "# A\n\n## The pipe\n\nRun `ls` now.\n\nA new sentence.\n",
+        )
+        .unwrap();
+        let header = HEADER_FIELDS
+            .iter()
+            .map(|f| match *f {
+                "Plural-Forms" => format!("\"{f}: nplurals=2; plural=(n > 1);\\n\"\n"),
+                _ => format!("\"{f}: xx\\n\"\n"),
+            })
+            .collect::<String>();
+        let po = format!(
+            "msgid \"\"\nmsgstr \"\"\n{header}\n\
+             #: src/a.md:3\nmsgid \"The pipe\"\nmsgstr \"O pipe {{#the-pipe}}\"\n\n\
+             #: src/a.md:5\nmsgid \"Run `ls` now.\"\nmsgstr \"Rode `ls` agora.\"\n\n\
+             #: src/a.md:7\nmsgid \"An old sentence.\"\nmsgstr \"Uma frase antiga.\"\n"
+        );
+        std::fs::write(root.join("book/po/xx.po"), &po).unwrap();
+
+        let outcome = build(&root, "xx");
+        assert_eq!(outcome.problems, []);
+        let a = outcome.chapters.iter().find(|c| c.path == "a.md").unwrap();
+        assert_eq!(a.missing, ["A", "A new sentence."]);
+        assert_eq!(a.obsolete, ["An old sentence."]);
+        let html = std::fs::read_to_string(root.join("target/book/xx/a.html")).unwrap();
+        assert!(html.contains("Rode <code>ls</code> agora."), "{html}");
+        assert!(html.contains("id=\"the-pipe\""));
+        assert!(html.contains("Esta tradução está atrás do original em inglês"));
+        assert!(html.contains("href=\"../a.html\""));
+
+        std::fs::write(
+            root.join("book/po/xx.po"),
+            format!("{po}msgid \"x\nmsgstr \"\"\n"),
+        )
+        .unwrap();
+        let outcome = build(&root, "xx");
+        assert_eq!(outcome.problems.len(), 1, "{:?}", outcome.problems);
+        assert!(outcome.problems[0].message.contains("not a valid PO file"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn folded_blocks_summaries_are_messages() {
         let content = "<details>\n<summary>Hint 1</summary>\n\ntext\n</details>\n\
