@@ -116,13 +116,18 @@ enum Commands {
     },
     /// Check what this host supports, and how to fix what it lacks.
     Doctor,
-    /// Build the book into target/book (or serve it on http://127.0.0.1:3000).
+    /// Build the book into target/book, each translation (book/po/LANG.po) into
+    /// target/book/LANG (or serve them on http://127.0.0.1:3000).
     Book {
         #[arg(long)]
         serve: bool,
-        /// Fail on a broken include or link.
+        /// Fail on a broken include, link or translation catalog; list what
+        /// each translation lacks of the current English.
         #[arg(long)]
         check: bool,
+        /// Translators: write the English's messages to book/po/messages.pot.
+        #[arg(long, conflicts_with_all = ["serve", "check"])]
+        xgettext: bool,
     },
     /// Run the most advanced reference lab on the probe: container vs host.
     Demo,
@@ -237,7 +242,11 @@ fn main() -> ExitCode {
         }
         Commands::Export { student } => export::run(&root, &student).map(|()| true),
         Commands::Doctor => doctor::run(),
-        Commands::Book { serve, check } => book::run(&root, serve, check),
+        Commands::Book {
+            serve,
+            check,
+            xgettext,
+        } => book::run(&root, serve, check, xgettext),
         // What needs the reference solutions says so in the student edition.
         Commands::Demo => {
             export::require_reference(&root, "demo").and_then(|()| demo::run(&root).map(|()| true))

@@ -2,14 +2,22 @@
 //! used as a library (no `mdbook` binary to install).
 //!
 //! ```text
-//! xtask-book [--root DIR] [--check] [--serve [--port N]]
+//! xtask-book [--root DIR] [--check] [--serve [--port N]] [--xgettext]
 //! ```
 //!
-//! - no flag: build `book/` into `target/book/` and print where `index.html` is;
+//! - no flag: build `book/` into `target/book/` and print where `index.html` is,
+//!   then each translation `book/po/LANG.po` into `target/book/LANG/` (see
+//!   `i18n.rs`), with one line per chapter that is behind the English;
 //! - `--check`: build, and fail (exit 1) listing every problem as
 //!   `file:line: problem` — broken includes and anchors, dead relative links
 //!   and `#fragments`, chapters missing from (or missing for) `SUMMARY.md`,
 //!   task sections and `// TASK` markers that do not match, mdBook's errors;
+//!   for each translation, a catalog that does not parse or breaks the build,
+//!   a heading that lost its id, a changed code span — and, not as a problem,
+//!   which messages of which chapter are fuzzy, missing or obsolete;
+//! - `--xgettext`: write the English's messages to `book/po/messages.pot`
+//!   (what `mdbook-xgettext` does), to update a catalog with
+//!   `msgmerge --update book/po/LANG.po book/po/messages.pot`;
 //! - `--serve`: build, then serve `target/book/` on http://127.0.0.1:3000/,
 //!   rebuilding when a file under `book/` or `solutions/` changed.
 //!
@@ -22,9 +30,11 @@
 
 mod checks;
 mod files;
+mod i18n;
 mod log;
 mod markdown;
 mod serve;
+mod stale;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,9 +52,10 @@ struct Options {
     check: bool,
     serve: bool,
     port: Option<u16>,
+    xgettext: bool,
 }
 
-const USAGE: &str = "usage: xtask-book [--root DIR] [--check] [--serve [--port N]]";
+const USAGE: &str = "usage: xtask-book [--root DIR] [--check] [--serve [--port N]] [--xgettext]";
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options> {
     let mut options = Options::default();
@@ -53,6 +64,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options> {
         match arg.as_str() {
             "--check" => options.check = true,
             "--serve" => options.serve = true,
+            "--xgettext" => options.xgettext = true,
             "--root" => {
                 options.root = Some(args.next().context("--root needs a directory")?.into())
             }
@@ -91,23 +103,48 @@ fn run() -> Result<ExitCode> {
         .with_context(|| format!("no repository root at {}", root.display()))?;
     log::install();
 
+    if options.xgettext {
+        let pot = i18n::extract(&root)?;
+        println!("book: {}", pot.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut problems = Vec::new();
     if options.check {
         problems.extend(check(&root)?);
     }
-    problems.extend(build(&root));
+    let (built, report) = build_all(&root);
+    problems.extend(built);
     for problem in &problems {
         eprintln!("{problem}");
     }
+    for (language, chapters) in &report {
+        if options.check {
+            print!("{}", stale::details(language, chapters));
+        } else {
+            for chapter in chapters.iter().filter(|c| c.stale()) {
+                println!("book: {language}: {}", chapter.summary());
+            }
+        }
+    }
     let index = output_dir(&root).join("index.html");
+    let translations: String = report
+        .iter()
+        .map(|(language, _)| {
+            let index = output_dir(&root).join(language).join("index.html");
+            format!("; {language}: {}", index.display())
+        })
+        .collect();
     if options.check {
         if !problems.is_empty() {
             eprintln!("book: {} problem(s)", problems.len());
             return Ok(ExitCode::FAILURE);
         }
-        println!("book: checked, no problems; {}", index.display());
+        println!(
+            "book: checked, no problems; {}{translations}",
+            index.display()
+        );
     } else if problems.is_empty() {
-        println!("book: {}", index.display());
+        println!("book: {}{translations}", index.display());
     } else if !options.serve {
         return Ok(ExitCode::FAILURE);
     }
@@ -122,7 +159,28 @@ fn output_dir(root: &Path) -> PathBuf {
     root.join("target").join("book")
 }
 
-/// Build the book; mdBook's errors come back as problems.
+/// What each translation's chapters are behind the English, by language.
+pub(crate) type Report = Vec<(String, Vec<stale::Chapter>)>;
+
+/// Build the English book, then each translation (after: mdBook empties
+/// its output directory, which holds the translations' directories).
+pub(crate) fn build_all(root: &Path) -> (Vec<Problem>, Report) {
+    let mut problems = build(root);
+    let mut report = Vec::new();
+    match i18n::languages(root) {
+        Err(err) => problems.push(Problem::new(i18n::PO_DIR, 0, format!("{err:#}"))),
+        Ok(languages) => {
+            for language in languages {
+                let outcome = i18n::build(root, &language);
+                problems.extend(outcome.problems);
+                report.push((language, outcome.chapters));
+            }
+        }
+    }
+    (problems, report)
+}
+
+/// Build the English book; mdBook's errors come back as problems.
 pub(crate) fn build(root: &Path) -> Vec<Problem> {
     let result = load(root).and_then(|book| book.build());
     let mut problems: Vec<Problem> = log::take_errors()
@@ -135,7 +193,7 @@ pub(crate) fn build(root: &Path) -> Vec<Problem> {
     problems
 }
 
-fn load(root: &Path) -> Result<MDBook> {
+pub(crate) fn load(root: &Path) -> Result<MDBook> {
     let book_dir = root.join("book");
     let mut config =
         Config::from_disk(book_dir.join("book.toml")).context("read book/book.toml")?;
@@ -286,7 +344,8 @@ mod tests {
                 root: Some("/r".into()),
                 check: true,
                 serve: true,
-                port: Some(8080)
+                port: Some(8080),
+                xgettext: false,
             }
         );
         assert!(args(&["--bogus"]).is_err());

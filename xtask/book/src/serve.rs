@@ -47,7 +47,7 @@ fn refresh(root: &Path, stamp: &Mutex<Option<SystemTime>>) {
     let now = files::newest_mtime(&watched(root));
     if now != *last {
         *last = now;
-        let problems = crate::build(root);
+        let (problems, _) = crate::build_all(root);
         for problem in &problems {
             eprintln!("{problem}");
         }
