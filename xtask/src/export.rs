@@ -12,8 +12,9 @@
 //!   `demo`, `bench`, `mutants`, `export`, and `skip` without `--from`)
 //!   say so and stop ([`require_reference`]).
 //!
-//! What is written: the files git tracks, except `solutions/` and `.ci/`
-//! (the maintainers' CI runs `verify`); `labs/` as `sync` makes it from
+//! What is written: the files git tracks, except `solutions/`, `.ci/`
+//! (the maintainers' CI runs `verify`) and the translations (`book/po/`,
+//! which quote the reference solutions); `labs/` as `sync` makes it from
 //! `solutions/` (never the instructor's edited copy); and each chapter with
 //! every `<details>` block that holds a solution and every link into
 //! `solutions/` replaced by a sentence. Other includes of `solutions/` show
@@ -90,6 +91,12 @@ pub fn run(root: &Path, dest: &Path) -> Result<()> {
             .as_deref()
             .is_some_and(|f| f == "solutions" || f == "labs" || f == ".ci" || f == ".github")
         {
+            continue;
+        }
+        // Translations carry the reference solutions' comments and strings
+        // (the code blocks are messages too): the student edition is
+        // English only.
+        if rel.starts_with("book/po") {
             continue;
         }
         let from = root.join(&rel);
