@@ -548,6 +548,13 @@ fn random_tree(root: &Path) -> (Vec<String>, String) {
     let mut dirs: Vec<String> = vec![String::new()];
     let mut entries: Vec<String> = Vec::new();
     let mut listing = String::new();
+    // Random names, made unique by a number: two entries of one directory
+    // must not collide.
+    let count = std::cell::Cell::new(0);
+    let fresh = || {
+        count.set(count.get() + 1);
+        format!("{}{}", random::token(2), count.get())
+    };
     let under = |dir: &str, name: &str| {
         if dir.is_empty() {
             name.to_owned()
@@ -556,14 +563,14 @@ fn random_tree(root: &Path) -> (Vec<String>, String) {
         }
     };
     for _ in 0..8 {
-        let dir = under(&dirs[pick(dirs.len())], &random::token(3));
+        let dir = under(&dirs[pick(dirs.len())], &fresh());
         fs::create_dir(root.join(&dir)).unwrap();
         listing += &format!("  {dir}/\n");
         dirs.push(dir.clone());
         entries.push(dir);
     }
     for _ in 0..5 {
-        let file = under(&dirs[pick(dirs.len())], &random::token(3));
+        let file = under(&dirs[pick(dirs.len())], &fresh());
         fs::write(root.join(&file), "").unwrap();
         listing += &format!("  {file}\n");
         entries.push(file);
@@ -585,7 +592,7 @@ fn random_tree(root: &Path) -> (Vec<String>, String) {
     };
     for _ in 0..12 {
         let dir = dirs[pick(dirs.len())].clone();
-        let name = under(&dir, &random::token(3));
+        let name = under(&dir, &fresh());
         let target = if pick(2) == 0 {
             format!("/{}", hops(&entries))
         } else {
