@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use nix::errno::Errno;
+use process::SpawnError;
+
 use crate::error::Error;
 use crate::spawn::{RootMode, spawn};
 
@@ -40,7 +43,15 @@ pub fn run(args: &RootfsArgs) -> i32 {
         None => namespaces::spawn(&cmd, &config).map_err(Error::from),
     };
     let result = child.and_then(|mut child| {
-        child.start()?;
+        child.start().map_err(|err| match err {
+            // The parent found the program in the rootfs before anything
+            // started: an ENOENT from exec means its interpreter is missing.
+            SpawnError::Exec {
+                program,
+                errno: Errno::ENOENT,
+            } if args.rootfs.is_some() => Error::Interpreter { program },
+            err => err.into(),
+        })?;
         Ok(child.wait_forwarding(&forwarding)?)
     });
     match result {

@@ -84,7 +84,9 @@ impl Forwarding {
                 && let Some(info) = signals.read_signal()?
             {
                 let signal = Signal::try_from(info.ssi_signo as i32)?;
-                // ESRCH: it exited meanwhile; the pidfd will say so next.
+                // A child that exited is a zombie until waitpid reaps it:
+                // kill on it returns 0 (and does nothing), and the pidfd
+                // says it ended. ESRCH only if something else reaped it.
                 match kill(child, signal) {
                     Ok(()) | Err(Errno::ESRCH) => {}
                     Err(errno) => return Err(errno),

@@ -79,7 +79,8 @@ fn serve(app: Pid) -> Result<i32, Errno> {
         };
         let signal = Signal::try_from(info.ssi_signo as i32)?;
         if signal != Signal::SIGCHLD {
-            // ESRCH: the app is already gone; the next reap says so.
+            // An app that exited is a zombie until the next reap: kill
+            // returns 0 and does nothing. The next reap says it ended.
             let _ = kill(app, signal);
         }
     }

@@ -13,6 +13,14 @@ pub enum Error {
     /// created.
     #[error("exec {program}: not found in the rootfs {rootfs}{}", if program.contains('/') { "" } else { " (searched its PATH)" })]
     NotFound { program: String, rootfs: PathBuf },
+    /// `execve` said ENOENT for a program the rootfs has: what is missing
+    /// is what the kernel needs to start it.
+    #[error(
+        "exec {program}: it is in the rootfs, but what it needs to start is not: the ELF \
+         interpreter its PT_INTERP names (e.g. /lib64/ld-linux-x86-64.so.2; a static binary \
+         needs none), or the interpreter on its #! line (ENOENT)"
+    )]
+    Interpreter { program: String },
     /// Lab 02's errors (namespaces, id maps) and lab 01's (exec, setup steps).
     #[error(transparent)]
     Namespaces(#[from] namespaces::Error),
@@ -28,7 +36,7 @@ impl Error {
     /// Docker's exit code for a container that never ran (see lab 01).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NotFound { .. } => process::cli::EXIT_NOT_FOUND,
+            Error::NotFound { .. } | Error::Interpreter { .. } => process::cli::EXIT_NOT_FOUND,
             Error::Rootfs { .. } => process::cli::EXIT_ENGINE,
             Error::Namespaces(err) => err.exit_code(),
         }
