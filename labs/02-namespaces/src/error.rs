@@ -20,6 +20,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A later lab's share of the parent's part failed (lab 04: placing the
+    /// child in its cgroup); the child was killed and reaped.
+    #[error("{0}")]
+    Parent(Box<dyn std::error::Error + Send + Sync>),
     /// Lab 01's errors: exec, setup steps in the child, system calls.
     #[error(transparent)]
     Spawn(#[from] SpawnError),

@@ -12,10 +12,13 @@
 //! After `clone`, while the child waits on lab 01's sync pipe, the parent
 //! does its part: it writes the user namespace's id maps (see `idmap`).
 //! Only then may the child go on: until its ids are mapped it is nobody,
-//! and its setup steps would fail.
+//! and its setup steps would fail. A later lab adds to the parent's part
+//! (lab 04 places the child in its cgroup): it too must be done before the
+//! child runs a single instruction of its own.
 
 use nix::sched::clone;
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use process::gate::Gate;
 use process::{Command, Lifetime, SpawnError, Startup, Steps};
 
@@ -31,15 +34,21 @@ const STACK_SIZE: usize = 8 << 20;
 pub fn spawn(cmd: &Command, config: &Config) -> Result<process::Child, Error> {
     let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
     let startup = Startup::new(gate, Lifetime::Attached)?;
-    spawn_with(cmd, config, Steps::new(), startup)
+    spawn_with(cmd, config, Steps::new(), &mut |_| Ok(()), startup)
 }
 
+/// A later lab's share of the parent's part, run after the id maps while
+/// the child still waits on the sync pipe (lab 04: put it in its cgroup).
+pub type ParentPart<'p> = &'p mut dyn FnMut(Pid) -> Result<(), Error>;
+
 /// [`spawn`], with `extra` setup steps (a later lab's) that the child runs
-/// after lab 02's, and the `startup` (gate, lifetime) the caller chose.
+/// after lab 02's, a later lab's `parent_part` that the parent does after
+/// the id maps, and the `startup` (gate, lifetime) the caller chose.
 pub fn spawn_with<'a>(
     cmd: &Command,
     config: &'a Config,
     extra: Steps<'a>,
+    parent_part: ParentPart<'_>,
     startup: Startup,
 ) -> Result<process::Child, Error> {
     config.validate()?;
@@ -61,7 +70,7 @@ pub fn spawn_with<'a>(
         ))?;
     }
     let mut stack = vec![0u8; STACK_SIZE];
-    // TASK 02.5: clone into new namespaces to run the child side; then write its id maps
-    todo!("02.5: clone into new namespaces to run the child side; then write its id maps")
+    // TASK 02.5: clone into new namespaces to run the child side; then id maps and parent_part
+    todo!("02.5: clone into new namespaces to run the child side; then id maps and parent_part")
     // END TASK 02.5
 }

@@ -17,6 +17,7 @@
 use std::path::Path;
 
 use namespaces::Config;
+use namespaces::spawn::ParentPart;
 use process::gate::Gate;
 use process::{Child, Command, DEFAULT_PATH, Lifetime, SpawnError, Startup, Steps};
 
@@ -62,15 +63,27 @@ pub fn spawn(
 ) -> Result<Child, Error> {
     let gate = Gate::temporary().map_err(SpawnError::sys("make the start gate"))?;
     let startup = Startup::new(gate, Lifetime::Attached)?;
-    spawn_with(cmd, config, rootfs, mode, startup)
+    spawn_with(
+        cmd,
+        config,
+        rootfs,
+        mode,
+        Steps::new(),
+        &mut |_| Ok(()),
+        startup,
+    )
 }
 
-/// [`spawn`], with the `startup` (gate, lifetime) the caller chose.
+/// [`spawn`], with a later lab's `extra` steps (run after the rootfs
+/// steps, in the new root) and `parent_part` (see lab 02's `spawn_with`),
+/// and the `startup` (gate, lifetime) the caller chose.
 pub fn spawn_with(
     cmd: &Command,
     config: &Config,
     rootfs: &Path,
     mode: RootMode,
+    extra: Steps<'_>,
+    parent_part: ParentPart<'_>,
     startup: Startup,
 ) -> Result<Child, Error> {
     config.validate()?; // before touching the rootfs
@@ -90,8 +103,10 @@ pub fn spawn_with(
             rootfs: layout.root,
         });
     }
-    let steps = rootfs_steps(&layout, mode);
-    Ok(namespaces::spawn::spawn_with(cmd, config, steps, startup)?)
+    let mut steps = rootfs_steps(&layout, mode);
+    steps.append(extra);
+    let spawned = namespaces::spawn::spawn_with(cmd, config, steps, parent_part, startup);
+    Ok(spawned?)
 }
 
 /// The rootfs steps, in the order they must run, for the child to run

@@ -38,10 +38,14 @@ pub fn cgroups(needs: &Needs) -> Item {
             .map(String::as_str)
             .collect();
         let more = controllers.len() - needed.len();
-        return Item::ok(
-            "cgroups",
-            format!("{layout}: {}, +{more} more", needed.join(", ")),
-        );
+        let found = format!("{layout}: {}, +{more} more", needed.join(", "));
+        // Root needs nothing more; without root, only a delegated subtree.
+        let hints = if layout == CgroupLayout::V2 && !shared::privileges::is_root() {
+            delegation_hints()
+        } else {
+            Vec::new()
+        };
+        return Item::new("cgroups", super::report::Status::Ok, found, hints);
     }
     let found = format!("{layout}: no {}", lacking.join(", "));
     Item::missing("cgroups", needed, found, cgroup_hints(layout, &lacking))
@@ -73,7 +77,7 @@ fn cgroup_hints(layout: CgroupLayout, lacking: &[&str]) -> Vec<String> {
             "echo '{}' > <parent>/cgroup.subtree_control",
             plus.join(" ")
         ));
-        hints.push("(or Delegate=yes in the systemd unit that starts this session)".to_owned());
+        hints.extend(delegation_hints());
     } else {
         for name in lacking {
             let dir = format!("/sys/fs/cgroup/{name}");
@@ -90,6 +94,37 @@ fn cgroup_hints(layout: CgroupLayout, lacking: &[&str]) -> Vec<String> {
     hints
 }
 
+/// Rootless containers on cgroup v2: what delegation is, and how to get it.
+///
+/// A cgroup v2 subtree is *delegated* to a user when the user owns its
+/// directory and its `cgroup.procs`, `cgroup.subtree_control` and
+/// `cgroup.threads` files: inside it they may make child cgroups, move
+/// their own processes between them and enable the controllers the parent
+/// gave it. systemd delegates a subtree to a unit with `Delegate=yes`;
+/// `user@.service` (each user's systemd instance) has it, but by default
+/// only for some controllers (often `memory pids`) — others need a drop-in. A process started
+/// from a login session lives in `session-N.scope`, which is *not*
+/// delegated: rootless engines start themselves in a delegated scope
+/// (`systemd-run --user --scope -p Delegate=yes …`). v1 has no safe
+/// delegation: rootless limits need v2.
+fn delegation_hints() -> Vec<String> {
+    [
+        "rootless (without sudo) limits need a delegated v2 subtree: one you own, with \
+         the controllers enabled in its parent's cgroup.subtree_control",
+        "systemd delegates user@UID.service (Delegate=yes), by default only some \
+         controllers (often memory and pids); to add cpu and io, as root:",
+        "  mkdir -p /etc/systemd/system/user@.service.d && printf \
+         '[Service]\\nDelegate=cpu cpuset io memory pids\\n' \
+         > /etc/systemd/system/user@.service.d/delegate.conf && systemctl daemon-reload",
+        "then log in again; see: cat /sys/fs/cgroup/user.slice/user-$(id -u).slice/\
+         user@$(id -u).service/cgroup.controllers",
+        "a login shell sits in a session scope, which is not delegated: start the engine \
+         with systemd-run --user --scope -p Delegate=yes …",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 /// Controllers turned off on the kernel command line: `cgroup_disable=memory,pids`.
 fn disabled_controllers(cmdline: &str) -> Vec<&str> {
     cmdline
@@ -104,6 +139,19 @@ fn disabled_controllers(cmdline: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delegation_is_explained() {
+        let text = delegation_hints().join("\n");
+        for word in [
+            "Delegate=",
+            "user@",
+            "cgroup.subtree_control",
+            "systemd-run",
+        ] {
+            assert!(text.contains(word), "{word} in:\n{text}");
+        }
+    }
 
     #[test]
     fn controllers_disabled_on_the_command_line() {
