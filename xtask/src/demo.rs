@@ -20,8 +20,7 @@ pub fn run(root: &Path) -> Result<()> {
     // runtime (`dockyard-runtime`), driven by a bundle, not by flags.
     let lab = labs::all(root)?
         .into_iter()
-        .filter(|lab| lab.package != "runtime")
-        .last()
+        .rfind(|lab| lab.package != "runtime")
         .context("no labs")?;
     println!(
         "Building the reference of lab {} ({}) and the probe…",

@@ -36,7 +36,7 @@ use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
-use crate::{identity, mounts};
+use crate::{identity, mounts, seccomp};
 
 /// The runtime's directory of containers (`--root`).
 pub const DEFAULT_ROOT: &str = "/run/dockyard";
@@ -51,6 +51,7 @@ pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
 pub const STEP_SYSCTL: &str = "write the sysctls";
 pub const STEP_MASK: &str = "mask and protect paths";
 pub const STEP_LIMITS: &str = "set the rlimits";
+pub const STEP_SECCOMP: &str = "load the seccomp filter";
 pub const STEP_USER: &str = "become the user, with its capabilities";
 pub const STEP_CWD: &str = "enter the working directory";
 
@@ -266,6 +267,12 @@ fn steps<'a>(
             Some(identity) => identity::set_limits(identity),
             None => Ok(()),
         })
+        // Before the capabilities go: loading a filter needs CAP_SYS_ADMIN
+        // or no_new_privs; the filter then judges the setup's last calls too.
+        .add(STEP_SECCOMP, || match &plan.seccomp {
+            Some(filters) => seccomp::load(filters),
+            None => Ok(()),
+        })
         .add(STEP_USER, || match &plan.identity {
             Some(identity) if identity.changes_privileges() => identity::become_user(identity),
             _ => Ok(()),
@@ -292,7 +299,14 @@ pub fn step_names() -> Vec<&'static str> {
         STEP_ROOT,
     ];
     names.extend(cgroups::namespace::STEPS);
-    names.extend([STEP_SYSCTL, STEP_MASK, STEP_LIMITS, STEP_USER, STEP_CWD]);
+    names.extend([
+        STEP_SYSCTL,
+        STEP_MASK,
+        STEP_LIMITS,
+        STEP_SECCOMP,
+        STEP_USER,
+        STEP_CWD,
+    ]);
     names
 }
 

@@ -13,6 +13,7 @@
 //! | [`container`]  | create (held at the exec FIFO), start, kill, delete          | 05.2 |
 //! | [`mounts`]     | config.json's mounts, masked and read-only paths, sysctls    | 05.3 |
 //! | [`identity`]   | rlimits, user and groups, the five capability sets, no_new_privs | 05.3 |
+//! | [`seccomp`]    | linux.seccomp compiled to BPF (`seccompiler`), loaded in the child | 05.4 |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
 //! | [`cli`]        | the command line real callers use                            |      |
@@ -24,6 +25,7 @@ pub mod error;
 pub mod identity;
 pub mod mounts;
 pub mod plan;
+pub mod seccomp;
 pub mod state;
 
 pub use error::Error;

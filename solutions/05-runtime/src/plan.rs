@@ -99,6 +99,8 @@ pub struct Plan {
     pub rootfs_propagation: MsFlags,
     pub identity: Option<Identity>,
     pub oom_score_adj: Option<i32>,
+    /// linux.seccomp, compiled (05.4).
+    pub seccomp: Option<crate::seccomp::Filters>,
     pub limits: cgroups::Limits,
     /// The cgroup's name below each hierarchy's top (no leading '/').
     pub cgroup_path: Option<String>,
@@ -159,6 +161,7 @@ impl Plan {
             rootfs_propagation: MsFlags::empty(),
             identity: Some(identity_of(spec)?),
             oom_score_adj: process.oom_score_adj(),
+            seccomp: None,
             limits: cgroups::Limits::default(),
             cgroup_path: None,
             annotations: spec
@@ -196,6 +199,9 @@ impl Plan {
             }
             if let Some(resources) = linux.resources() {
                 plan.limits = limits_of(resources)?;
+            }
+            if let Some(profile) = linux.seccomp() {
+                plan.seccomp = Some(crate::seccomp::compile(profile)?);
             }
             plan.cgroup_path = linux
                 .cgroups_path()

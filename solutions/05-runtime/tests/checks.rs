@@ -844,3 +844,259 @@ fn t05_3_a_failure_at_every_setup_step_of_a_full_config_leaves_nothing() {
         "delete --force left the container's process"
     );
 }
+
+// ---------------------------------------------------------------- 05.4
+
+/// The capabilities `docker run` gives a container by default.
+const DOCKER_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// The default seccomp profile, as config.json carries it.
+const DEFAULT_SECCOMP: &str = include_str!("default-seccomp.json");
+
+/// runc's spec as Docker would harden it: Docker's capabilities,
+/// no_new_privs, the default seccomp profile.
+fn docker_config(script: &str) -> Value {
+    let mut config: Value = serde_json::from_str(RUNC_SPEC).unwrap();
+    config["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    config["root"]["readonly"] = json!(false);
+    config["hostname"] = json!(random::hostname());
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set] = json!(DOCKER_CAPS);
+    }
+    config["process"]["capabilities"]["inheritable"] = json!([]);
+    config["process"]["capabilities"]["ambient"] = json!([]);
+    config["process"]["noNewPrivileges"] = json!(true);
+    config["linux"]["seccomp"] = serde_json::from_str(DEFAULT_SECCOMP).unwrap();
+    config
+}
+
+/// The same container as lab 03 ran it: every capability this host's root
+/// has (a VM's root may lack some), no filter.
+fn lab03_config(script: &str) -> Value {
+    let mut config = docker_config(script);
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("CapBnd in /proc/self/status");
+    let all: Vec<String> = (0..=40u8)
+        .filter(|n| bounding & (1 << n) != 0)
+        .filter_map(caps_name)
+        .collect();
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set] = json!(all);
+    }
+    config["process"]["noNewPrivileges"] = json!(false);
+    config["linux"].as_object_mut().unwrap().remove("seccomp");
+    config
+}
+
+fn caps_name(n: u8) -> Option<String> {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    NAMES.get(usize::from(n)).map(|name| format!("CAP_{name}"))
+}
+
+/// Run `script` in a container of `config`, after `probe report`; the
+/// report and the exit code the script printed as `rc=N`.
+fn attempt(config: Value) -> (Value, i32, String) {
+    let setup = Setup::new(&config);
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &random_id()]);
+    let report = ran
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "the container did not run (exit {:?}): {}",
+                ran.code,
+                ran.stderr.trim()
+            )
+        });
+    let rc = ran
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("rc=")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the script printed no rc=: {:?}", ran.stdout));
+    (report, rc, ran.stderr)
+}
+
+/// The host's disk: the block device under `/` (else the first partition).
+fn host_disk() -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs::metadata("/").unwrap().dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    if major != 0 {
+        return (major, minor);
+    }
+    let partitions = fs::read_to_string("/proc/partitions").unwrap_or_default();
+    partitions
+        .lines()
+        .skip(2)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(1)?.parse().ok()?))
+        })
+        .expect("this host has no block device to try the mknod escape with")
+}
+
+/// An escape of lab 03, tried as Docker would run the container (must
+/// fail, from inside, with the filter loaded) and as lab 03 ran it (must
+/// work, or the check would prove nothing).
+fn escape_fails(name: &str, script: &str) {
+    escape_fails_with_control(name, script, script);
+}
+
+/// As [`escape_fails`], with another script as lab 03's control (where the
+/// kernel refuses the escape itself even to the host's root).
+fn escape_fails_with_control(name: &str, script: &str, control: &str) {
+    let script = format!("/probe report; {script}; echo rc=$?");
+    let control = format!("/probe report; {control}; echo rc=$?");
+    let (report, rc, stderr) = attempt(docker_config(&script));
+    assert_eq!(
+        report["seccomp"], 2,
+        "no seccomp filter in the container (mode {}): linux.seccomp was not loaded",
+        report["seccomp"]
+    );
+    assert_eq!(report["no_new_privs"], true);
+    assert_ne!(
+        rc, 0,
+        "{name} worked with Docker's capabilities, no_new_privs and the default seccomp \
+         profile: {stderr}"
+    );
+    let (_, rc, stderr) = attempt(lab03_config(&control));
+    assert_eq!(
+        rc, 0,
+        "{name} failed even with every capability and no filter, so its failure above \
+         proves nothing: {stderr}"
+    );
+}
+
+#[test]
+fn t05_4_the_default_profile_compiles_and_loads() {
+    require_root(LAB);
+    let (report, rc, stderr) = attempt(docker_config(
+        "/probe report; busybox unshare -U true; echo rc=$?",
+    ));
+    assert_eq!(report["seccomp"], 2, "no seccomp filter in the container");
+    let names: BTreeSet<&str> = report["capabilities"]["effective_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let docker: BTreeSet<String> = DOCKER_CAPS.iter().map(|c| c.to_lowercase()).collect();
+    assert_eq!(
+        names,
+        docker.iter().map(String::as_str).collect(),
+        "Docker's capabilities"
+    );
+    // A new user namespace needs no capability: only the filter refuses it.
+    assert_ne!(
+        rc, 0,
+        "unshare(CLONE_NEWUSER) worked: the profile refuses unshare, is it loaded? {stderr}"
+    );
+}
+
+#[test]
+fn t05_4_undoing_a_mask_fails() {
+    require_root(LAB);
+    // /proc/kcore where the kernel has it, else another masked file.
+    let masked = ["/proc/kcore", "/proc/keys", "/proc/timer_list"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("none of /proc/kcore, /proc/keys, /proc/timer_list exists");
+    escape_fails(
+        &format!("umount {masked}"),
+        &format!("busybox umount {masked}"),
+    );
+}
+
+#[test]
+fn t05_4_remounting_proc_sys_read_write_fails() {
+    require_root(LAB);
+    escape_fails(
+        "mount -o remount,rw /proc/sys",
+        "busybox mount -o remount,rw /proc/sys",
+    );
+}
+
+#[test]
+fn t05_4_mounting_the_hosts_disk_fails() {
+    require_root(LAB);
+    let (major, minor) = host_disk();
+    // In /dev: config.json's tmpfs there is not nodev, as a bind of the rootfs may be.
+    let node = format!("/dev/disk-{}", random::token(6));
+    // Some kernels refuse a second mount of a mounted disk even to the
+    // host's root: the control proves that mounting works at all there.
+    let escape = format!(
+        "busybox mknod {node} b {major} {minor} && busybox mkdir -p /mnt && \
+         busybox mount -o ro {node} /mnt"
+    );
+    let control = "busybox mkdir -p /mnt && busybox mount -t tmpfs none /mnt";
+    escape_fails_with_control("mknod + mount of the host's disk", &escape, control);
+}
+
+#[test]
+fn t05_4_open_by_handle_at_fails() {
+    require_root(LAB);
+    escape_fails("open_by_handle_at", "/probe handle /probe");
+}
