@@ -74,7 +74,7 @@ pub enum Error {
     Cgroup(#[from] CgroupError),
     /// Labs 01–03: namespaces, rootfs, exec, setup steps.
     #[error(transparent)]
-    Rootfs(#[from] rootfs::Error),
+    Rootfs(rootfs::Error),
 }
 
 impl From<namespaces::Error> for Error {
@@ -86,6 +86,15 @@ impl From<namespaces::Error> for Error {
                 Err(other) => Error::Rootfs(namespaces::Error::Parent(other).into()),
             },
             other => Error::Rootfs(other.into()),
+        }
+    }
+}
+
+impl From<rootfs::Error> for Error {
+    fn from(err: rootfs::Error) -> Error {
+        match err {
+            rootfs::Error::Namespaces(inner) => inner.into(),
+            other => Error::Rootfs(other),
         }
     }
 }
