@@ -195,6 +195,41 @@ fn check_resources(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<(),
                 .into(),
         );
     }
+    // Lab 04 sets memory (+ swap), pids, the CPU quota and shares; every
+    // other knob of memory and cpu is named here rather than dropped.
+    if let Some(memory) = r.memory() {
+        let ignored = [
+            ("reservation", memory.reservation().is_some()),
+            ("kernel", memory.kernel().is_some()),
+            ("kernelTCP", memory.kernel_tcp().is_some()),
+            ("swappiness", memory.swappiness().is_some()),
+            (
+                "disableOOMKiller",
+                memory.disable_oom_killer() == Some(true),
+            ),
+            ("checkBeforeUpdate", memory.check_before_update().is_some()),
+        ];
+        for (field, set) in ignored {
+            if set {
+                warnings.push(format!("linux.resources.memory.{field} is not applied"));
+            }
+        }
+    }
+    if let Some(cpu) = r.cpu() {
+        let ignored = [
+            ("realtimeRuntime", cpu.realtime_runtime().is_some()),
+            ("realtimePeriod", cpu.realtime_period().is_some()),
+            ("cpus", cpu.cpus().as_ref().is_some_and(|c| !c.is_empty())),
+            ("mems", cpu.mems().as_ref().is_some_and(|m| !m.is_empty())),
+            ("idle", cpu.idle().is_some_and(|i| i != 0)),
+            ("burst", cpu.burst().is_some()),
+        ];
+        for (field, set) in ignored {
+            if set {
+                warnings.push(format!("linux.resources.cpu.{field} is not applied"));
+            }
+        }
+    }
     if r.block_io()
         .as_ref()
         .is_some_and(|b| *b != Default::default())
