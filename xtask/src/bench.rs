@@ -5,6 +5,11 @@
 //! program, interleaved in one run; prints the ratio of the medians
 //! (target: ≤ 2× the unshare floor for lab 03's full setup).
 //!
+//! `bench runtime`: lab 05's `dockyard-runtime run` of `/probe true` on
+//! one bundle beside `runc run` and `crun run` (those installed) and the
+//! `unshare` floor, interleaved; ratios of medians (targets: ≤ 0.7× crun,
+//! ≤ 2× the floor).
+//!
 //! `bench check`: how long a learner waits for `check`.
 //!
 //! Targets (issue "Foundation"): `cargo xtask check 01` from a clean clone,
@@ -167,4 +172,142 @@ fn time(cmd: &mut Command) -> Result<f64> {
 fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
+}
+
+/// Makes the command of run `i` (a fresh container id each time).
+type MakeCommand = Box<dyn Fn(usize) -> Command>;
+
+/// `bench runtime`: lab 05's `dockyard-runtime run` of `/probe true` on one
+/// bundle, beside `runc run` and `crun run` on the same bundle (those
+/// installed) and the `unshare` floor, interleaved; ratios of medians.
+pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
+    let probe = crate::probe::build(root)?;
+    let status = Command::new(crate::testrun::cargo())
+        .current_dir(root.join("solutions"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "runtime",
+            "--bins",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("the reference of lab 05 does not build");
+    }
+    if !crate::check::is_root() {
+        bail!("bench runtime runs containers: run it as root (sudo -E cargo xtask bench runtime)");
+    }
+    let target = crate::target::dir(root);
+    let ours = target.join("release/dockyard-runtime");
+    let dir = target.join("bench/runtime");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let bundle = dir.join("bundle");
+    kit::rootfs::Rootfs::create(&bundle.join("rootfs"), &probe)?;
+    run(Command::new(&ours).args(["spec", "--bundle"]).arg(&bundle))?;
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config)?)?;
+    spec["process"]["args"] = serde_json::json!(["/probe", "true"]);
+    spec["process"]["terminal"] = serde_json::json!(false);
+    std::fs::write(&config, spec.to_string())?;
+    let found = |name: &str| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    let mut contenders: Vec<(String, MakeCommand)> = Vec::new();
+    let b = bundle.clone();
+    let state = dir.join("state");
+    let st = state.clone();
+    contenders.push((
+        "dockyard-runtime run".into(),
+        Box::new(move |i| {
+            let mut c = Command::new(&ours);
+            c.arg("--root")
+                .arg(st.join("dockyard"))
+                .args(["run", "--bundle"])
+                .arg(&b);
+            c.arg(format!("bench-{i}"));
+            c
+        }),
+    ));
+    for name in ["runc", "crun"] {
+        let Some(path) = found(name) else {
+            println!("{name}: not installed (apt-get install {name}), left out");
+            continue;
+        };
+        let (b, st) = (bundle.clone(), state.join(name));
+        // crun 1.8 refuses a hybrid cgroup layout: give it a mount namespace
+        // where the cgroup2 mount at unified is gone.
+        let hybrid = name == "crun" && Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists();
+        contenders.push((
+            format!("{name} run"),
+            Box::new(move |i| {
+                let mut c = if hybrid {
+                    let mut c = Command::new("unshare");
+                    c.args(["--mount", "--propagation", "private", "sh", "-c"]);
+                    c.arg("umount /sys/fs/cgroup/unified && exec \"$0\" \"$@\"");
+                    c.arg(&path);
+                    c
+                } else {
+                    Command::new(&path)
+                };
+                c.arg("--root").arg(&st).args(["run", "--bundle"]).arg(&b);
+                c.arg(format!("bench-{i}"));
+                c
+            }),
+        ));
+    }
+    let inner = bundle.join("rootfs/probe");
+    contenders.push((
+        "unshare (floor)".into(),
+        Box::new(move |_| {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--mount", "--uts", "--ipc", "--net", "--fork"]);
+            c.arg(&inner).arg("true");
+            c
+        }),
+    ));
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for i in 0..=runs {
+        for (k, (_, make)) in contenders.iter().enumerate() {
+            let mut cmd = make(i);
+            cmd.stdout(Stdio::null());
+            let t = time(&mut cmd)?;
+            if i > 0 {
+                times[k].push(t);
+            }
+        }
+    }
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let floor = *medians.last().expect("the floor is always there");
+    println!(
+        "runs: {runs} each, interleaved; one bundle ({})",
+        bundle.display()
+    );
+    for ((name, _), m) in contenders.iter().zip(&medians) {
+        println!(
+            "{name:<24} median {:>7.2} ms   {:>5.2}× the floor",
+            m * 1e3,
+            m / floor
+        );
+    }
+    for (name, _) in contenders
+        .iter()
+        .filter(|(n, _)| n.starts_with("crun") || n.starts_with("runc"))
+    {
+        let k = contenders
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("listed");
+        println!("dockyard-runtime / {name}: {:.2}×", medians[0] / medians[k]);
+    }
+    println!("targets: ≤ 0.7× crun, ≤ 2× the floor");
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(())
 }

@@ -16,7 +16,12 @@ use crate::labs::{self, Lab};
 use crate::testrun;
 
 pub fn run(root: &Path) -> Result<()> {
-    let lab = labs::all(root)?.into_iter().last().context("no labs")?;
+    // The last lab with a `dockyard-NN run` CLI: lab 05 ships an OCI
+    // runtime (`dockyard-runtime`), driven by a bundle, not by flags.
+    let lab = labs::all(root)?
+        .into_iter()
+        .rfind(|lab| lab.package != "runtime")
+        .context("no labs")?;
     println!(
         "Building the reference of lab {} ({}) and the probe…",
         lab.num, lab.package

@@ -183,6 +183,11 @@ enum BenchWhat {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Time lab 05's `dockyard-runtime run` against runc, crun and `unshare`.
+    Runtime {
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
     Check {
         #[arg(default_value = "01")]
@@ -262,6 +267,10 @@ fn main() -> ExitCode {
             what: BenchWhat::Check { lab },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::check_times(&root, &lab).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Runtime { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::runtime_times(&root, runs.max(1)).map(|()| true)),
         Commands::Bench {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")

@@ -17,6 +17,7 @@ mod caps;
 mod cgroup;
 mod children;
 mod fds;
+mod handle;
 mod ipc;
 mod mounts;
 mod net;
@@ -52,14 +53,16 @@ usage: probe <action> [args…]
   orphans N            leave N zombie grandchildren for PID 1 to reap
   zombies              list the zombies whose parent is this process or its parent
   breakout PATH        try the chroot escape, then report whether PATH is visible
+  handle PATH          open PATH by its file handle (open_by_handle_at), as the
+                       2014 shocker escape did
 
 Actions can be chained with `then`: `probe orphans 3 then sleep 0.2 then zombies`
 runs them in order and stops at the first that does not exit 0.";
 
 /// Every action's name, to tell "wrong arguments" from "unknown action".
-const ACTIONS: [&str; 16] = [
+const ACTIONS: [&str; 17] = [
     "report", "true", "exit", "sleep", "write", "cat", "ls", "alloc", "fork", "spin", "serve",
-    "fetch", "signals", "orphans", "zombies", "breakout",
+    "fetch", "signals", "orphans", "zombies", "breakout", "handle",
 ];
 
 fn main() -> ExitCode {
@@ -120,6 +123,7 @@ fn run(action: &str, args: &[String]) -> Result<u8, String> {
         ("orphans", [n]) => children::orphans(number(n, "child count")?),
         ("zombies", []) => procs::zombies(),
         ("breakout", [path]) => breakout::run(path),
+        ("handle", [path]) => handle::run(path),
         _ if ACTIONS.contains(&action) => return Err(format!("{action}: wrong arguments")),
         _ => return Err(format!("unknown action '{action}' (try: probe help)")),
     };

@@ -1,0 +1,426 @@
+//! The operations: create, start, state, kill, delete (and run = create +
+//! start + wait + delete).
+//!
+//! Each is a separate process of the runtime, so the container must
+//! outlive the `create` that made it, and be found again by `start`:
+//!
+//! - `create` clones the container's first process (labs 01–04's
+//!   `Startup`, with [`Lifetime::Detached`]), lets it set itself up, and
+//!   returns when it reports "created". The process then waits at the exec
+//!   FIFO `<root>/<id>/exec.fifo` — `open(2)` of a FIFO for writing blocks
+//!   until someone opens it for reading — with nothing of the program run.
+//!   `create`'s own process exits; the container is re-parented to the
+//!   nearest subreaper (containerd's shim is one) or to init.
+//! - `start` (any process, any time later) opens the FIFO for reading:
+//!   the container's open returns, it writes one byte and execs. `start`
+//!   then removes the FIFO, which is how `state` tells created from running.
+//!
+//! That is runc's design: no daemon of the runtime's own stays behind.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use cgroups::CgroupManager;
+use nix::fcntl::{OFlag, open};
+use nix::sched::setns;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, chown};
+use process::gate::{self, Gate};
+use process::{Lifetime, Startup, Steps};
+use rootfs::Layout;
+
+use crate::bundle::Bundle;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::state::{self, State, Status};
+use crate::{identity, mounts, seccomp};
+
+/// The runtime's directory of containers (`--root`).
+pub const DEFAULT_ROOT: &str = "/run/dockyard";
+
+pub const STEP_JOIN: &str = "join the namespaces given by path";
+pub const STEP_PRIVATE: &str = "make the mounts private";
+pub const STEP_BIND: &str = "bind-mount the rootfs onto itself";
+pub const STEP_MOUNTS: &str = "mount config.json's mounts";
+pub const STEP_DEVICES: &str = "make the default devices";
+pub const STEP_PIVOT: &str = "change the root";
+pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
+pub const STEP_SYSCTL: &str = "write the sysctls";
+pub const STEP_MASK: &str = "mask and protect paths";
+pub const STEP_LIMITS: &str = "set the rlimits";
+pub const STEP_SECCOMP: &str = "load the seccomp filter";
+pub const STEP_USER: &str = "become the user, with its capabilities";
+pub const STEP_CWD: &str = "enter the working directory";
+
+/// The directory of container `id` under `root`.
+pub fn dir_of(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// The exec FIFO of the container whose directory is `dir`.
+pub fn fifo_of(dir: &Path) -> PathBuf {
+    dir.join("exec.fifo")
+}
+
+/// An id is one path component of letters, digits and `_.-` (as runc).
+pub fn check_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id.len() <= 1024
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Id {
+            id: id.to_string(),
+            reason: "an id is letters, digits and _ . - + only".into(),
+        })
+    }
+}
+
+/// A container found under `root`, with its status now.
+pub fn load(root: &Path, id: &str) -> Result<(State, Status), Error> {
+    check_id(id)?;
+    let dir = dir_of(root, id);
+    if !dir.join(state::STATE_FILE).exists() {
+        return Err(Error::Id {
+            id: id.to_string(),
+            reason: format!("no such container under {}", root.display()),
+        });
+    }
+    let state = State::load(&dir)?;
+    let status = state.current_status(&fifo_of(&dir));
+    Ok((state, status))
+}
+
+/// Options of `create`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub pid_file: Option<PathBuf>,
+    /// For the checks: fail this setup step on purpose.
+    pub fail_at: Option<String>,
+}
+
+/// The cgroup of a plan, through lab 04's drivers.
+fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
+    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+    let name = plan
+        .cgroup_path
+        .as_deref()
+        .expect("always set by Plan::new");
+    Ok(cgroups::manager::for_layout(&layout, name))
+}
+
+/// Make the parents of a nested cgroup path; returns those made, deepest last.
+fn make_cgroup_parents(cgroup: &dyn CgroupManager) -> Result<Vec<PathBuf>, Error> {
+    let mut made = Vec::new();
+    for dir in cgroup.dirs() {
+        let mut missing = Vec::new();
+        let mut at = dir.parent();
+        while let Some(parent) = at.filter(|p| !p.exists()) {
+            missing.push(parent.to_path_buf());
+            at = parent.parent();
+        }
+        for parent in missing.into_iter().rev() {
+            fs::create_dir(&parent).map_err(Error::io("create the cgroup", &parent))?;
+            made.push(parent);
+        }
+    }
+    Ok(made)
+}
+
+fn remove_cgroup_parents(parents: &[PathBuf]) {
+    for parent in parents.iter().rev() {
+        let _ = fs::remove_dir(parent);
+    }
+}
+
+/// `create ID --bundle DIR`: set the container up, held at its exec FIFO.
+/// Returns once it is "created"; the container outlives this process.
+pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> Result<Pid, Error> {
+    check_id(id)?;
+    let plan = Plan::new(id, bundle)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(root)
+        .map_err(Error::io("create the runtime's root", root))?;
+    let dir = dir_of(root, id);
+    match fs::DirBuilder::new().mode(0o711).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Id {
+                id: id.to_string(),
+                reason: "a container with this id already exists".into(),
+            });
+        }
+        Err(e) => return Err(Error::io("create the container's directory", &dir)(e)),
+    }
+    // The mode is the umask's otherwise; the user's process must reach the FIFO.
+    let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o711));
+    let mut state = State::new(id, &bundle.dir, plan.annotations.clone());
+    let made = (|| {
+        state.save(&dir)?;
+        create_in(&dir, &plan, bundle, opts, &mut state)
+    })();
+    match made {
+        Ok(pid) => Ok(pid),
+        Err(err) => {
+            for cgroup in &state.cgroup_dirs {
+                remove_cgroup(cgroup);
+            }
+            remove_cgroup_parents(&state.cgroup_parents);
+            let _ = fs::remove_dir_all(&dir);
+            Err(err)
+        }
+    }
+}
+
+fn create_in(
+    dir: &Path,
+    plan: &Plan,
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    state: &mut State,
+) -> Result<Pid, Error> {
+    // TASK 05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time
+    todo!("05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time")
+    // END TASK 05.2
+}
+
+/// The host's ids of the container's `uid`/`gid` (through the id maps
+/// of a user namespace).
+fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
+    if !config.namespaces.user {
+        return (uid, gid);
+    }
+    let (uid_map, gid_map) = config.id_maps();
+    let through = |map: namespaces::idmap::IdMap, id: u32| {
+        if id >= map.inside && id - map.inside < map.count {
+            map.outside + (id - map.inside)
+        } else {
+            id
+        }
+    };
+    (through(uid_map, uid), through(gid_map, gid))
+}
+
+/// The pid file, written atomically too (a caller may poll for it).
+fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Error> {
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&temporary, pid.to_string()).map_err(Error::io("write", &temporary))?;
+    fs::rename(&temporary, path).map_err(Error::io("rename into place", path))
+}
+
+/// The setup steps of config.json, after lab 02's (id maps, hostname, lo).
+fn steps<'a>(
+    layout: &'a Layout,
+    plan: &'a Plan,
+    joins: &'a [(OwnedFd, nix::sched::CloneFlags)],
+    cgroup_plan: &'a cgroups::namespace::Plan,
+) -> Steps<'a> {
+    let mut steps = Steps::new();
+    steps
+        .add(STEP_JOIN, move || {
+            for (fd, flag) in joins {
+                setns(fd, *flag)?;
+            }
+            Ok(())
+        })
+        .add(STEP_PRIVATE, || rootfs::mounts::make_private(layout))
+        .add(STEP_BIND, || rootfs::mounts::bind_root(layout))
+        .add(STEP_MOUNTS, || {
+            if plan.mounts.is_empty() {
+                Ok(())
+            } else {
+                mounts::mount_all(layout, plan)
+            }
+        })
+        .add(STEP_DEVICES, || {
+            if plan.dev_tmpfs {
+                mounts::make_devices(layout)
+            } else {
+                Ok(())
+            }
+        })
+        .add(STEP_PIVOT, || rootfs::pivot::pivot(layout))
+        .add(STEP_ROOT, || mounts::finish_root(plan));
+    // Lab 04: a cgroup namespace rooted at the container's own cgroup,
+    // entered after the parent placed the child, and /sys/fs/cgroup.
+    steps.append(cgroups::namespace::steps(cgroup_plan, plan.cgroupns));
+    steps
+        .add(STEP_SYSCTL, || mounts::write_sysctls(plan))
+        .add(STEP_MASK, || {
+            if plan.masked.is_empty() && plan.readonly.is_empty() {
+                Ok(())
+            } else {
+                mounts::mask_and_protect(plan)
+            }
+        })
+        .add(STEP_LIMITS, || match &plan.identity {
+            Some(identity) => identity::set_limits(identity),
+            None => Ok(()),
+        })
+        // Before the capabilities go: loading a filter needs CAP_SYS_ADMIN
+        // or no_new_privs; the filter then judges the setup's last calls too.
+        .add(STEP_SECCOMP, || match &plan.seccomp {
+            Some(filters) => seccomp::load(filters),
+            None => Ok(()),
+        })
+        .add(STEP_USER, || match &plan.identity {
+            Some(identity) if identity.changes_privileges() => identity::become_user(identity),
+            _ => Ok(()),
+        })
+        .add(STEP_CWD, || match &plan.identity {
+            Some(identity) => identity::enter_cwd(identity),
+            None => Ok(()),
+        });
+    steps
+}
+
+/// Every setup step's name, in order (for the checks' fault injection).
+pub fn step_names() -> Vec<&'static str> {
+    let mut names = vec![
+        namespaces::child::STEP_IDS,
+        namespaces::child::STEP_HOSTNAME,
+        namespaces::child::STEP_LOOPBACK,
+        STEP_JOIN,
+        STEP_PRIVATE,
+        STEP_BIND,
+        STEP_MOUNTS,
+        STEP_DEVICES,
+        STEP_PIVOT,
+        STEP_ROOT,
+    ];
+    names.extend(cgroups::namespace::STEPS);
+    names.extend([
+        STEP_SYSCTL,
+        STEP_MASK,
+        STEP_LIMITS,
+        STEP_SECCOMP,
+        STEP_USER,
+        STEP_CWD,
+    ]);
+    names
+}
+
+/// `start ID`: open the exec FIFO; the container execs its program.
+pub fn start(root: &Path, id: &str) -> Result<(), Error> {
+    let (state, status) = load(root, id)?;
+    // TASK 05.2: only a created container starts: open its FIFO, then remove it
+    todo!("05.2: only a created container starts: open its FIFO, then remove it")
+    // END TASK 05.2
+}
+
+/// `kill ID SIGNAL`: created or running only.
+pub fn kill_container(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Error> {
+    let (state, status) = load(root, id)?;
+    if !matches!(status, Status::Created | Status::Running) {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status,
+            reason: "only a created or running container can be signalled",
+        });
+    }
+    let pid = Pid::from_raw(state.pid.expect("a created container has a pid"));
+    if all {
+        // Every process of the cgroup (exec'd helpers, children).
+        for dir in &state.cgroup_dirs {
+            let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            for p in procs.lines().filter_map(|l| l.parse().ok()) {
+                let _ = kill(Pid::from_raw(p), signal);
+            }
+        }
+    }
+    kill(pid, signal).map_err(Error::sys("signal the container"))
+}
+
+/// `delete ID [--force]`: remove the container's state and cgroup. A
+/// created or running container needs `--force` (then it is killed first).
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
+    check_id(id)?;
+    let dir = dir_of(root, id);
+    let loaded = load(root, id);
+    let (state, status) = match loaded {
+        Ok(found) => found,
+        // A corrupt state file: only --force removes the directory.
+        Err(Error::CorruptState { .. }) if force => {
+            return fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir));
+        }
+        Err(err) => return Err(err),
+    };
+    if status != Status::Stopped {
+        if !force {
+            return Err(Error::WrongState {
+                id: id.to_string(),
+                status,
+                reason: "delete --force kills it first",
+            });
+        }
+        if let Some(pid) = state.pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            wait_gone(&state);
+        }
+    }
+    for cgroup in &state.cgroup_dirs {
+        remove_cgroup(cgroup);
+    }
+    remove_cgroup_parents(&state.cgroup_parents);
+    fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir))
+}
+
+/// Wait (up to 5 s) until the container's process is gone or a zombie.
+fn wait_gone(state: &State) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let alive = state
+            .pid
+            .and_then(state::process_start_time)
+            .is_some_and(|t| Some(t) == state.start_time);
+        if !alive {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Kill what is left in a cgroup, and remove it (a few tries: the
+/// kernel frees a cgroup a moment after its last process).
+fn remove_cgroup(dir: &Path) {
+    for _ in 0..200 {
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for p in procs.lines().filter_map(|l| l.parse().ok()) {
+            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+        }
+        match fs::remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => return,
+        }
+    }
+}
+
+/// `list`: (id, status, pid, bundle) of every container under `root`.
+pub fn list(root: &Path) -> Result<Vec<(State, Status)>, Error> {
+    let mut found = Vec::new();
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(Error::io("list", root)(e)),
+    };
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(pair) = load(root, &id) {
+            found.push(pair);
+        }
+    }
+    found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    Ok(found)
+}

@@ -1,0 +1,32 @@
+//! Lab 05 — the OCI runtime contract.
+//!
+//! Labs 01–04 start a container; this lab puts them behind the interface
+//! that runc, crun and youki share, so real tools can drive them: Docker
+//! asks containerd, containerd asks a shim, and the shim runs
+//! `RUNTIME create --bundle DIR ID`, then `start ID`, `state ID`,
+//! `kill ID SIG`, `delete ID`. A *bundle* is a directory with a
+//! `config.json` (what to run and how) and a root filesystem.
+//!
+//! | module         | concept                                                     | task |
+//! |----------------|-------------------------------------------------------------|------|
+//! | [`state`]      | the state JSON, and a status derived from the process       | 05.1 |
+//! | [`container`]  | create (held at the exec FIFO), start, kill, delete          | 05.2 |
+//! | [`mounts`]     | config.json's mounts, masked and read-only paths, sysctls    | 05.3 |
+//! | [`identity`]   | rlimits, user and groups, the five capability sets, no_new_privs | 05.3 |
+//! | [`seccomp`]    | linux.seccomp compiled to BPF (`seccompiler`), loaded in the child | 05.4 |
+//! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
+//! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
+//! | [`cli`]        | the command line real callers use                            |      |
+
+pub mod bundle;
+pub mod cli;
+pub mod container;
+pub mod error;
+pub mod identity;
+pub mod mounts;
+pub mod plan;
+pub mod seccomp;
+pub mod state;
+
+pub use error::Error;
+pub use state::{State, Status};

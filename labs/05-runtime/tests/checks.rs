@@ -1,0 +1,1102 @@
+//! The checks of lab 05. Each is named `t05_K_…` after the task it checks.
+//!
+//! Task 05.1 is checked as a unit (the status a state file gives, against
+//! live, dead and *reused* pids). Tasks 05.2 and 05.3 drive the binary
+//! the way containerd's shim does — `create`, `start`, `state`, `kill`,
+//! `delete`, each a process of its own with the same `--root` — and judge
+//! the container from inside with the probe. The container's stdout is
+//! `create`'s: a file in the check's temp dir, read as the probe writes it.
+//!
+//! The bundles of 05.2 have no mounts, no masked paths and no
+//! capabilities object, so they run whatever task 05.3's code does; the
+//! checks of 05.3 use a config shaped like `runc spec`'s, with random
+//! values where a learner could hard-code one.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kit::rootfs::Rootfs;
+use kit::{Check, DEADLINE, probe, random, require_root};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use runtime::state::{State, Status, process_start_time};
+use serde_json::{Value, json};
+
+const LAB: &str = "05";
+const RUNTIME: &str = env!("CARGO_BIN_EXE_dockyard-runtime");
+const RUNC_SPEC: &str = include_str!("runc-spec.json");
+
+// ------------------------------------------------------------- helpers
+
+/// A check, its runtime root and a bundle whose rootfs holds the probe.
+struct Setup {
+    check: Check,
+    root: PathBuf,
+    bundle: PathBuf,
+    runs: std::cell::Cell<u32>,
+}
+
+/// What one runtime command did.
+#[derive(Debug)]
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn ok(&self, what: &str) -> &Ran {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "`dockyard-runtime {what}` failed: {}",
+            self.stderr.trim()
+        );
+        self
+    }
+}
+
+impl Setup {
+    /// A bundle with `config` as config.json.
+    fn new(config: &Value) -> Setup {
+        let check = Check::new();
+        let bundle = check.dir().join("bundle");
+        Rootfs::create(&bundle.join("rootfs"), probe()).expect("make the rootfs");
+        fs::write(bundle.join("config.json"), config.to_string()).expect("write config.json");
+        Setup {
+            root: check.dir().join("state"),
+            check,
+            bundle,
+            runs: std::cell::Cell::new(0),
+        }
+    }
+
+    /// `dockyard-runtime --root R ARGS…`, its output to files (a
+    /// container started by it holds them), within the kit's deadline.
+    fn rt(&self, args: &[&str]) -> Ran {
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
+        let out = self.check.dir().join(format!("out-{n}"));
+        let err = self.check.dir().join(format!("err-{n}"));
+        let mut cmd = Command::new(RUNTIME);
+        cmd.arg("--root").arg(&self.root).args(args);
+        cmd.stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap());
+        let hint = format!(
+            "`dockyard-runtime {}` did not return: does create return once the \
+             container is created, and start once it has opened the FIFO?",
+            args.join(" ")
+        );
+        let status = self.check.within(DEADLINE, &hint, || {
+            cmd.status().expect("run dockyard-runtime")
+        });
+        Ran {
+            code: status.code(),
+            stdout: fs::read_to_string(&out).unwrap_or_default(),
+            stderr: fs::read_to_string(&err).unwrap_or_default(),
+        }
+    }
+
+    fn create(&self, id: &str) -> Ran {
+        let bundle = self.bundle.display().to_string();
+        self.rt(&["create", "--bundle", &bundle, id])
+    }
+
+    /// The output the container wrote (create's stdout is the first run's).
+    fn container_output(&self, create_run: u32) -> String {
+        fs::read_to_string(self.check.dir().join(format!("out-{create_run}"))).unwrap_or_default()
+    }
+
+    fn state(&self, id: &str) -> Value {
+        let ran = self.rt(&["state", id]);
+        ran.ok(&format!("state {id}"));
+        serde_json::from_str(&ran.stdout)
+            .unwrap_or_else(|e| panic!("`state {id}` printed no JSON ({e}): {:?}", ran.stdout))
+    }
+
+    /// Wait until `state ID` says `status`.
+    fn await_status(&self, id: &str, status: &str, hint: &str) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let state = self.state(id);
+            if state["status"] == status {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{hint}: `state {id}` still says {} after {DEADLINE:?}",
+                state["status"]
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait until the container wrote a line containing `text`.
+    fn await_output(&self, create_run: u32, text: &str, hint: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let out = self.container_output(create_run);
+            if out.contains(text) {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{hint}; the container printed {out:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The container has exited: reap it (the check is its subreaper
+    /// once `create` has gone) so that nothing is left behind.
+    fn reap(&self, pid: i32) {
+        let _ = self
+            .check
+            .within(DEADLINE, "the container did not exit", || {
+                waitpid(Pid::from_raw(pid), None)
+            });
+    }
+}
+
+/// A bundle's config without mounts, masks or capabilities: what 05.2
+/// needs, and nothing of 05.3.
+fn minimal_config(args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.0.2",
+        "root": { "path": "rootfs" },
+        "process": {
+            "user": { "uid": 0, "gid": 0 },
+            "args": args,
+            "env": ["PATH=/bin"],
+            "cwd": "/"
+        },
+        "hostname": random::hostname(),
+        "linux": {
+            "namespaces": [
+                { "type": "pid" }, { "type": "ipc" }, { "type": "uts" },
+                { "type": "mount" }, { "type": "network" }
+            ]
+        }
+    })
+}
+
+fn random_id() -> String {
+    format!("c-{}", random::token(10))
+}
+
+fn cgroup_dirs_of(root: &Path, id: &str) -> Vec<PathBuf> {
+    let text = fs::read_to_string(root.join(id).join("state.json")).unwrap_or_default();
+    let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    state["cgroupDirs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(PathBuf::from))
+        .collect()
+}
+
+// ---------------------------------------------------------------- 05.1
+
+/// A sleeping child of the test (the check owns it: the leak guard knows it).
+fn sleeper() -> std::process::Child {
+    Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("start sleep")
+}
+
+#[test]
+fn t05_1_the_status_is_derived_from_the_process_and_its_start_time() {
+    require_root(LAB);
+    let check = Check::new();
+    let mut child = sleeper();
+    let pid = child.id() as i32;
+    let started = process_start_time(pid).expect("the sleeper's start time");
+    let fifo = check.dir().join("exec.fifo");
+    fs::write(&fifo, "").unwrap();
+    let mut state = State::new(&random_id(), check.dir(), Default::default());
+    state.pid = Some(pid);
+    state.start_time = Some(started);
+    state.status = Status::Created;
+    assert_eq!(
+        state.current_status(&fifo),
+        Status::Created,
+        "a live process whose exec FIFO is still there is created"
+    );
+    fs::remove_file(&fifo).unwrap();
+    assert_eq!(
+        state.current_status(&fifo),
+        Status::Running,
+        "a live process whose FIFO was opened and removed (by start) is running"
+    );
+    let other = started + u64::from(random::int(1..=1000));
+    state.start_time = Some(other);
+    assert_eq!(
+        state.current_status(&fifo),
+        Status::Stopped,
+        "pid {pid} started at tick {started}, not at {other} as recorded: it is another \
+         process that got the container's pid after it exited — compare the start time \
+         (field 22 of /proc/PID/stat), not only the pid"
+    );
+    state.start_time = Some(started);
+    child.kill().unwrap();
+    // Not reaped yet: a zombie has exited.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        state.current_status(&fifo),
+        Status::Stopped,
+        "an exited process (a zombie, not yet reaped by its parent) is stopped"
+    );
+    child.wait().unwrap();
+    assert_eq!(state.current_status(&fifo), Status::Stopped);
+}
+
+#[test]
+fn t05_1_the_state_file_round_trips_with_the_spec_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = random_id();
+    let key = format!("org.example.{}", random::token(6));
+    let annotations = [(key.clone(), random::token(8))].into_iter().collect();
+    let mut state = State::new(&id, Path::new("/some/bundle"), annotations);
+    assert_eq!(
+        state.current_status(&dir.path().join("exec.fifo")),
+        Status::Creating,
+        "a container without a pid yet is being created"
+    );
+    state.pid = Some(random::int(2..=30000) as i32);
+    state.save(dir.path()).unwrap();
+    let names: BTreeSet<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["state.json".to_string()]),
+        "save leaves state.json and nothing else (its temporary file is renamed into place)"
+    );
+    let text = fs::read_to_string(dir.path().join("state.json")).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    for field in ["ociVersion", "id", "status", "bundle", "annotations"] {
+        assert!(
+            !json[field].is_null(),
+            "state.json has no {field:?}: {text}"
+        );
+    }
+    assert_eq!(json["id"], id);
+    assert_eq!(json["annotations"][&key], state.annotations[&key]);
+    assert_eq!(State::load(dir.path()).unwrap(), state);
+    let public = state.public(Status::Running);
+    assert_eq!(public["status"], "running");
+    assert_eq!(public["pid"], state.pid.unwrap());
+}
+
+// ---------------------------------------------------------------- 05.2
+
+#[test]
+fn t05_2_create_start_kill_delete_is_the_lifecycle() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "signals"]));
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let create_run = setup.runs.get();
+    let state = setup.state(&id);
+    assert_eq!(state["status"], "created", "after create: {state}");
+    assert_eq!(state["id"], id.as_str());
+    let pid = state["pid"]
+        .as_i64()
+        .expect("a created container's state has a pid") as i32;
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    assert_ne!(
+        comm.trim(),
+        "probe",
+        "the program ran before start: create must hold it at the exec FIFO"
+    );
+    assert!(
+        setup.container_output(create_run).is_empty(),
+        "the program printed before start"
+    );
+    setup.rt(&["start", &id]).ok("start");
+    setup.await_output(create_run, "ready", "the probe never started after start");
+    assert_eq!(setup.state(&id)["status"], "running");
+    let signal = [Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGHUP][fastrand::usize(0..3)];
+    setup.rt(&["kill", &id, signal.as_str()]).ok("kill");
+    setup.await_output(
+        create_run,
+        signal.as_str(),
+        &format!("kill {id} {signal} did not reach the container's process"),
+    );
+    setup.rt(&["kill", &id, "TERM"]).ok("kill TERM");
+    setup.await_status(&id, "stopped", "the container exited on SIGTERM");
+    setup.reap(pid);
+    let cgroups = cgroup_dirs_of(&setup.root, &id);
+    setup.rt(&["delete", &id]).ok("delete");
+    assert!(
+        !setup.root.join(&id).exists(),
+        "delete leaves {}",
+        setup.root.join(&id).display()
+    );
+    for dir in cgroups {
+        assert!(!dir.exists(), "delete leaves the cgroup {}", dir.display());
+    }
+    let after = setup.rt(&["state", &id]);
+    assert_ne!(
+        after.code,
+        Some(0),
+        "state of a deleted container succeeded"
+    );
+}
+
+#[test]
+fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "sleep", "30"]));
+    let id = random_id();
+    let unknown = random_id();
+    for args in [
+        vec!["state", unknown.as_str()],
+        vec!["start", unknown.as_str()],
+        vec!["kill", unknown.as_str(), "KILL"],
+        vec!["delete", unknown.as_str()],
+    ] {
+        let ran = setup.rt(&args);
+        assert_ne!(
+            ran.code,
+            Some(0),
+            "`{}` of an unknown id succeeded",
+            args[0]
+        );
+        assert!(
+            ran.stderr.contains(&unknown),
+            "`{}` of an unknown id: the error should name it: {:?}",
+            args[0],
+            ran.stderr
+        );
+    }
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let again = setup.create(&id);
+    assert_ne!(
+        again.code,
+        Some(0),
+        "a second create with the same id succeeded"
+    );
+    let state = setup.state(&id);
+    assert_eq!(
+        (state["status"].as_str(), state["pid"].as_i64()),
+        (Some("created"), Some(i64::from(pid))),
+        "a refused duplicate create changed the first container"
+    );
+    setup.rt(&["start", &id]).ok("start");
+    let twice = setup.rt(&["start", &id]);
+    assert_ne!(
+        twice.code,
+        Some(0),
+        "start of a running container succeeded"
+    );
+    let deleted = setup.rt(&["delete", &id]);
+    assert_ne!(
+        deleted.code,
+        Some(0),
+        "delete of a running container without --force succeeded"
+    );
+    assert_eq!(
+        setup.state(&id)["status"],
+        "running",
+        "a refused delete stopped it"
+    );
+    setup.rt(&["delete", "--force", &id]).ok("delete --force");
+    setup.reap(pid);
+    assert!(!setup.root.join(&id).exists());
+}
+
+#[test]
+fn t05_2_a_refused_config_names_the_json_path_and_leaves_nothing() {
+    require_root(LAB);
+    let mut config = minimal_config(&["/probe", "true"]);
+    let uid = random::token(4);
+    config["process"]["user"]["uid"] = json!(uid);
+    let setup = Setup::new(&config);
+    let id = random_id();
+    let ran = setup.create(&id);
+    assert_ne!(ran.code, Some(0), "a uid of {uid:?} was accepted");
+    assert!(
+        ran.stderr.contains("process.user.uid"),
+        "the error should name the JSON path process.user.uid: {:?}",
+        ran.stderr
+    );
+    for (path, value, what) in [
+        ("/ociVersion", json!("2.0.0"), "ociVersion"),
+        ("/root/path", json!("no-such-rootfs"), "rootfs"),
+    ] {
+        let mut bad = minimal_config(&["/probe", "true"]);
+        *bad.pointer_mut(path).unwrap() = value;
+        fs::write(setup.bundle.join("config.json"), bad.to_string()).unwrap();
+        let ran = setup.create(&id);
+        assert_ne!(ran.code, Some(0), "a bad {what} was accepted");
+        assert!(
+            ran.stderr.contains(what),
+            "the error should say {what}: {:?}",
+            ran.stderr
+        );
+    }
+    // Nothing of the refused creates is left: the same id works now.
+    let good = minimal_config(&["/probe", "exit", "7"]);
+    fs::write(setup.bundle.join("config.json"), good.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &id]);
+    assert_eq!(
+        ran.code,
+        Some(7),
+        "run gives the container's exit code: {}",
+        ran.stderr
+    );
+    assert!(
+        !setup.root.join(&id).exists(),
+        "run leaves its container's state"
+    );
+}
+
+#[test]
+fn t05_2_a_failure_at_every_setup_step_leaves_nothing_behind() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "true"]));
+    let bundle = setup.bundle.display().to_string();
+    for step in runtime::container::step_names() {
+        let id = random_id();
+        let ran = setup.rt(&["create", "--fail-at", step, "--bundle", &bundle, &id]);
+        assert_ne!(
+            ran.code,
+            Some(0),
+            "create with step {step:?} failing succeeded"
+        );
+        assert!(
+            ran.stderr.contains(step),
+            "the error should name the step {step:?}: {:?}",
+            ran.stderr
+        );
+        assert!(
+            !setup.root.join(&id).exists(),
+            "a failure at {step:?} leaves {}",
+            setup.root.join(&id).display()
+        );
+    }
+    // The leak guard (on drop) proves no cgroup, mount or process is left.
+}
+
+#[test]
+fn t05_2_a_read_only_root_dir_is_a_clear_error() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "true"]));
+    let ro = setup.check.dir().join("ro");
+    fs::create_dir(&ro).unwrap();
+    let ro_s = ro.display().to_string();
+    // A read-only bind in a mount namespace of its own: nothing on the host.
+    let bundle = setup.bundle.display().to_string();
+    let script = format!(
+        "mount --bind {ro_s} {ro_s} && mount -o remount,bind,ro {ro_s} && \
+         exec {RUNTIME} --root {ro_s}/state create --bundle {bundle} x"
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+    let out = kit::run_or(
+        &mut cmd,
+        DEADLINE,
+        "create on a read-only root did not return",
+    );
+    assert_ne!(
+        out.code,
+        Some(0),
+        "create under a read-only --root succeeded"
+    );
+    assert!(
+        out.stderr.contains("Read-only") || out.stderr.contains("read-only"),
+        "the error should say the root is read-only: {:?}",
+        out.stderr
+    );
+    // And the same create works on a writable root.
+    setup
+        .rt(&["run", "--bundle", &bundle, &random_id()])
+        .ok("run");
+}
+
+// ---------------------------------------------------------------- 05.3
+
+/// runc's `spec`, with the probe to run and random values in the fields.
+struct Asked {
+    hostname: String,
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    nofile: u64,
+    oom: i32,
+    env: (String, String),
+    cwd: String,
+    tmpfs: String,
+    bind_dest: String,
+    bind_file: String,
+    masked: String,
+    readonly: String,
+    ambient: String,
+}
+
+fn runc_config(setup_dir: &Path, args: &[&str]) -> (Value, Asked) {
+    let mut config: Value = serde_json::from_str(RUNC_SPEC).unwrap();
+    let asked = Asked {
+        hostname: random::hostname(),
+        uid: random::int(1000..=60000),
+        gid: random::int(1000..=60000),
+        groups: vec![random::int(100..=900), random::int(60001..=65000)],
+        nofile: u64::from(random::int(64..=1000)),
+        oom: random::int(1..=900) as i32,
+        env: (
+            format!("DY_{}", random::token(6).to_uppercase()),
+            random::token(12),
+        ),
+        cwd: format!("/work-{}", random::token(6)),
+        tmpfs: format!("/scratch-{}", random::token(6)),
+        bind_dest: format!("/mnt/in-{}/data", random::token(6)),
+        bind_file: format!("file-{}", random::token(6)),
+        masked: format!("/etc/secret-{}", random::token(6)),
+        readonly: format!("/ro-{}", random::token(6)),
+        ambient: ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"][fastrand::usize(0..3)]
+            .to_string(),
+    };
+    config["process"]["capabilities"]["ambient"] = json!([asked.ambient]);
+    config["process"]["args"] = json!(args);
+    config["hostname"] = json!(asked.hostname);
+    config["root"]["readonly"] = json!(false);
+    config["process"]["user"] = json!({
+        "uid": asked.uid, "gid": asked.gid, "additionalGids": asked.groups,
+    });
+    config["process"]["cwd"] = json!(asked.cwd);
+    config["process"]["oomScoreAdj"] = json!(asked.oom);
+    config["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(format!("{}={}", asked.env.0, asked.env.1)));
+    config["process"]["rlimits"] = json!([
+        { "type": "RLIMIT_NOFILE", "hard": asked.nofile, "soft": asked.nofile }
+    ]);
+    // The sysctl needs the IPC namespace the config has.
+    config["linux"]["sysctl"] = json!({ "kernel.shm_rmid_forced": "1" });
+    config["linux"]["maskedPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(asked.masked));
+    config["linux"]["readonlyPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(asked.readonly));
+    let host_dir = setup_dir.join("shared");
+    fs::create_dir_all(&host_dir).unwrap();
+    fs::write(host_dir.join(&asked.bind_file), "from the host").unwrap();
+    let mounts = config["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({
+        "destination": asked.tmpfs, "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "nodev", "size=1m", "mode=1777"]
+    }));
+    mounts.push(json!({
+        "destination": asked.bind_dest, "type": "bind", "source": host_dir,
+        "options": ["rbind", "ro", "rprivate"]
+    }));
+    (config, asked)
+}
+
+/// Run a runc-shaped bundle with `dockyard-runtime run`; the probe's lines.
+fn run_runc_shaped(args_of: impl Fn(&Asked) -> Vec<String>) -> (Setup, Asked, Vec<Value>) {
+    let setup = Setup::new(&minimal_config(&["/probe", "true"]));
+    let (mut config, asked) = runc_config(setup.check.dir(), &[]);
+    config["process"]["args"] = json!(args_of(&asked));
+    let rootfs = setup.bundle.join("rootfs");
+    fs::create_dir_all(rootfs.join(asked.cwd.trim_start_matches('/'))).unwrap();
+    fs::write(
+        rootfs.join(asked.masked.trim_start_matches('/')),
+        "the secret",
+    )
+    .unwrap();
+    fs::create_dir_all(rootfs.join(asked.readonly.trim_start_matches('/'))).unwrap();
+    fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &random_id()]);
+    let lines: Vec<Value> = ran
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "the container printed no JSON (exit {:?}): {}",
+        ran.code,
+        ran.stderr.trim()
+    );
+    (setup, asked, lines)
+}
+
+fn mount_at<'a>(report: &'a Value, point: &str) -> Option<&'a Value> {
+    report["mounts"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["mount_point"] == point)
+}
+
+#[test]
+fn t05_3_a_runc_spec_config_runs_with_only_the_rootfs_swapped() {
+    require_root(LAB);
+    let setup = Setup::new(&serde_json::from_str::<Value>(RUNC_SPEC).unwrap());
+    let mut config: Value = serde_json::from_str(RUNC_SPEC).unwrap();
+    config["process"]["args"] = json!(["/probe", "report"]);
+    config["process"]["terminal"] = json!(false);
+    fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &random_id()]);
+    ran.ok("run of runc's spec");
+    let report: Value = serde_json::from_str(ran.stdout.lines().next().unwrap_or("")).unwrap();
+    assert_eq!(report["hostname"], "runc");
+    assert_eq!(report["pid"], 1, "the pid namespace of runc's spec");
+    assert_eq!(report["no_new_privs"], true);
+    let names: BTreeSet<&str> = report["capabilities"]["effective_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["cap_audit_write", "cap_kill", "cap_net_bind_service"]),
+        "runc's spec keeps three capabilities"
+    );
+    for point in [
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+        "/sys",
+    ] {
+        assert!(mount_at(&report, point).is_some(), "no mount at {point}");
+    }
+    let root = mount_at(&report, "/").expect("a mount at /");
+    assert!(
+        root["options"]
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .any(|o| o == "ro"),
+        "runc's spec has root.readonly: / is {root}"
+    );
+}
+
+#[test]
+fn t05_3_every_process_field_is_applied() {
+    require_root(LAB);
+    let (_setup, asked, lines) = run_runc_shaped(|_| {
+        let args = "/probe report then cat /proc/self/oom_score_adj \
+                    then cat /proc/sys/kernel/shm_rmid_forced";
+        args.split_whitespace().map(String::from).collect()
+    });
+    let report = &lines[0];
+    assert_eq!(report["hostname"], asked.hostname.as_str());
+    assert_eq!(
+        (report["uid"].as_u64(), report["gid"].as_u64()),
+        (Some(u64::from(asked.uid)), Some(u64::from(asked.gid))),
+        "process.user's uid and gid"
+    );
+    let groups: BTreeSet<u64> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    let asked_groups: BTreeSet<u64> = asked.groups.iter().map(|g| u64::from(*g)).collect();
+    assert_eq!(groups, asked_groups, "process.user.additionalGids, exactly");
+    assert_eq!(report["cwd"], asked.cwd.as_str(), "process.cwd");
+    assert_eq!(
+        report["env"][&asked.env.0],
+        asked.env.1.as_str(),
+        "process.env"
+    );
+    assert_eq!(
+        report["rlimits"]["nofile"],
+        json!([asked.nofile, asked.nofile]),
+        "process.rlimits"
+    );
+    assert_eq!(report["no_new_privs"], true, "process.noNewPrivileges");
+    // A non-root user keeps across exec only its ambient capabilities.
+    let names: Vec<&str> = report["capabilities"]["effective_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        names,
+        [asked.ambient.to_lowercase()],
+        "process.capabilities.ambient: a non-root user's only capabilities after exec"
+    );
+    assert_eq!(
+        report["capabilities"]["bounding"], "0000000020000420",
+        "process.capabilities.bounding: AUDIT_WRITE, KILL, NET_BIND_SERVICE"
+    );
+    let text = |i: usize| {
+        lines
+            .get(i)
+            .map(|l| l["content"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        text(1).as_str().map(str::trim),
+        Some(asked.oom.to_string().as_str()),
+        "process.oomScoreAdj: {:?}",
+        lines.get(1)
+    );
+    assert_eq!(text(2).as_str().map(str::trim), Some("1"), "linux.sysctl");
+}
+
+#[test]
+fn t05_3_mounts_masks_and_read_only_paths_are_applied() {
+    require_root(LAB);
+    let (_setup, asked, lines) = run_runc_shaped(|asked| {
+        let args = ["/probe", "report", "then", "cat", &asked.masked];
+        args.map(String::from).to_vec()
+    });
+    let report = &lines[0];
+    let tmpfs = mount_at(report, &asked.tmpfs)
+        .unwrap_or_else(|| panic!("no mount at {} (config.json's tmpfs)", asked.tmpfs));
+    assert_eq!(tmpfs["fs_type"], "tmpfs");
+    let options = tmpfs["options"].as_str().unwrap_or("");
+    assert!(
+        options.contains("nosuid") && options.contains("nodev"),
+        "the tmpfs's options nosuid,nodev are not applied: {tmpfs}"
+    );
+    let bind = mount_at(report, &asked.bind_dest)
+        .unwrap_or_else(|| panic!("no mount at {} (config.json's bind)", asked.bind_dest));
+    assert!(
+        bind["options"]
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .any(|o| o == "ro"),
+        "the bind's ro is not applied (a bind needs a remount for it): {bind}"
+    );
+    let masked = mount_at(report, &asked.masked)
+        .unwrap_or_else(|| panic!("{} (maskedPaths) is not masked", asked.masked));
+    assert_eq!(
+        masked["root"], "/null",
+        "a masked file has /dev/null on it: {masked}"
+    );
+    assert_eq!(
+        lines.get(1).map(|l| l["content"].clone()),
+        Some(json!("")),
+        "reading the masked {} gives nothing",
+        asked.masked
+    );
+    let ro = mount_at(report, &asked.readonly)
+        .unwrap_or_else(|| panic!("{} (readonlyPaths) has no mount", asked.readonly));
+    assert!(
+        ro["options"]
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .any(|o| o == "ro"),
+        "{} is not read-only: {ro}",
+        asked.readonly
+    );
+    let sys_ro = mount_at(report, "/proc/sys").expect("/proc/sys is read-only in runc's spec");
+    assert!(sys_ro["options"].as_str().unwrap_or("").contains("ro"));
+}
+
+#[test]
+fn t05_3_a_failure_at_every_setup_step_of_a_full_config_leaves_nothing() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "true"]));
+    let (config, asked) = runc_config(setup.check.dir(), &["/probe", "true"]);
+    let rootfs = setup.bundle.join("rootfs");
+    fs::create_dir_all(rootfs.join(asked.cwd.trim_start_matches('/'))).unwrap();
+    fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    for step in runtime::container::step_names() {
+        let id = random_id();
+        let ran = setup.rt(&["create", "--fail-at", step, "--bundle", &bundle, &id]);
+        assert_ne!(
+            ran.code,
+            Some(0),
+            "create with step {step:?} failing succeeded"
+        );
+        assert!(
+            !setup.root.join(&id).exists(),
+            "a failure at {step:?} leaves state"
+        );
+    }
+    // Then the real thing works, and kill --all + delete --force clean up.
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    setup.rt(&["delete", "--force", &id]).ok("delete --force");
+    setup.reap(pid);
+    assert!(
+        kill(Pid::from_raw(pid), None).is_err(),
+        "delete --force left the container's process"
+    );
+}
+
+// ---------------------------------------------------------------- 05.4
+
+/// The capabilities `docker run` gives a container by default.
+const DOCKER_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// The default seccomp profile, as config.json carries it.
+const DEFAULT_SECCOMP: &str = include_str!("default-seccomp.json");
+
+/// runc's spec as Docker would harden it: Docker's capabilities,
+/// no_new_privs, the default seccomp profile.
+fn docker_config(script: &str) -> Value {
+    let mut config: Value = serde_json::from_str(RUNC_SPEC).unwrap();
+    config["process"]["args"] = json!(["/bin/sh", "-c", script]);
+    config["root"]["readonly"] = json!(false);
+    config["hostname"] = json!(random::hostname());
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set] = json!(DOCKER_CAPS);
+    }
+    config["process"]["capabilities"]["inheritable"] = json!([]);
+    config["process"]["capabilities"]["ambient"] = json!([]);
+    config["process"]["noNewPrivileges"] = json!(true);
+    config["linux"]["seccomp"] = serde_json::from_str(DEFAULT_SECCOMP).unwrap();
+    config
+}
+
+/// The same container as lab 03 ran it: every capability this host's root
+/// has (a VM's root may lack some), no filter.
+fn lab03_config(script: &str) -> Value {
+    let mut config = docker_config(script);
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("CapBnd in /proc/self/status");
+    let all: Vec<String> = (0..=40u8)
+        .filter(|n| bounding & (1 << n) != 0)
+        .filter_map(caps_name)
+        .collect();
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set] = json!(all);
+    }
+    config["process"]["noNewPrivileges"] = json!(false);
+    config["linux"].as_object_mut().unwrap().remove("seccomp");
+    config
+}
+
+fn caps_name(n: u8) -> Option<String> {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    NAMES.get(usize::from(n)).map(|name| format!("CAP_{name}"))
+}
+
+/// Run `script` in a container of `config`, after `probe report`; the
+/// report and the exit code the script printed as `rc=N`.
+fn attempt(config: Value) -> (Value, i32, String) {
+    let setup = Setup::new(&config);
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &random_id()]);
+    let report = ran
+        .stdout
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "the container did not run (exit {:?}): {}",
+                ran.code,
+                ran.stderr.trim()
+            )
+        });
+    let rc = ran
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("rc=")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the script printed no rc=: {:?}", ran.stdout));
+    (report, rc, ran.stderr)
+}
+
+/// The host's disk: the block device under `/` (else the first partition).
+fn host_disk() -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs::metadata("/").unwrap().dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    if major != 0 {
+        return (major, minor);
+    }
+    let partitions = fs::read_to_string("/proc/partitions").unwrap_or_default();
+    partitions
+        .lines()
+        .skip(2)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(1)?.parse().ok()?))
+        })
+        .expect("this host has no block device to try the mknod escape with")
+}
+
+/// An escape of lab 03, tried as Docker would run the container (must
+/// fail, from inside, with the filter loaded) and as lab 03 ran it (must
+/// work, or the check would prove nothing).
+fn escape_fails(name: &str, script: &str) {
+    escape_fails_with_control(name, script, script);
+}
+
+/// As [`escape_fails`], with another script as lab 03's control (where the
+/// kernel refuses the escape itself even to the host's root).
+fn escape_fails_with_control(name: &str, script: &str, control: &str) {
+    let script = format!("/probe report; {script}; echo rc=$?");
+    let control = format!("/probe report; {control}; echo rc=$?");
+    let (report, rc, stderr) = attempt(docker_config(&script));
+    assert_eq!(
+        report["seccomp"], 2,
+        "no seccomp filter in the container (mode {}): linux.seccomp was not loaded",
+        report["seccomp"]
+    );
+    assert_eq!(report["no_new_privs"], true);
+    assert_ne!(
+        rc, 0,
+        "{name} worked with Docker's capabilities, no_new_privs and the default seccomp \
+         profile: {stderr}"
+    );
+    let (_, rc, stderr) = attempt(lab03_config(&control));
+    assert_eq!(
+        rc, 0,
+        "{name} failed even with every capability and no filter, so its failure above \
+         proves nothing: {stderr}"
+    );
+}
+
+#[test]
+fn t05_4_the_default_profile_compiles_and_loads() {
+    require_root(LAB);
+    let (report, rc, stderr) = attempt(docker_config(
+        "/probe report; busybox unshare -U true; echo rc=$?",
+    ));
+    assert_eq!(report["seccomp"], 2, "no seccomp filter in the container");
+    let names: BTreeSet<&str> = report["capabilities"]["effective_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let docker: BTreeSet<String> = DOCKER_CAPS.iter().map(|c| c.to_lowercase()).collect();
+    assert_eq!(
+        names,
+        docker.iter().map(String::as_str).collect(),
+        "Docker's capabilities"
+    );
+    // A new user namespace needs no capability: only the filter refuses it.
+    assert_ne!(
+        rc, 0,
+        "unshare(CLONE_NEWUSER) worked: the profile refuses unshare, is it loaded? {stderr}"
+    );
+}
+
+#[test]
+fn t05_4_undoing_a_mask_fails() {
+    require_root(LAB);
+    // /proc/kcore where the kernel has it, else another masked file.
+    let masked = ["/proc/kcore", "/proc/keys", "/proc/timer_list"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("none of /proc/kcore, /proc/keys, /proc/timer_list exists");
+    escape_fails(
+        &format!("umount {masked}"),
+        &format!("busybox umount {masked}"),
+    );
+}
+
+#[test]
+fn t05_4_remounting_proc_sys_read_write_fails() {
+    require_root(LAB);
+    escape_fails(
+        "mount -o remount,rw /proc/sys",
+        "busybox mount -o remount,rw /proc/sys",
+    );
+}
+
+#[test]
+fn t05_4_mounting_the_hosts_disk_fails() {
+    require_root(LAB);
+    let (major, minor) = host_disk();
+    // In /dev: config.json's tmpfs there is not nodev, as a bind of the rootfs may be.
+    let node = format!("/dev/disk-{}", random::token(6));
+    // Some kernels refuse a second mount of a mounted disk even to the
+    // host's root: the control proves that mounting works at all there.
+    let escape = format!(
+        "busybox mknod {node} b {major} {minor} && busybox mkdir -p /mnt && \
+         busybox mount -o ro {node} /mnt"
+    );
+    let control = "busybox mkdir -p /mnt && busybox mount -t tmpfs none /mnt";
+    escape_fails_with_control("mknod + mount of the host's disk", &escape, control);
+}
+
+#[test]
+fn t05_4_open_by_handle_at_fails() {
+    require_root(LAB);
+    escape_fails("open_by_handle_at", "/probe handle /probe");
+}

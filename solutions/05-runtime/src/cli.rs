@@ -1,0 +1,247 @@
+//! The command line that real callers use: containerd's shim, Docker
+//! through it, `runc`'s own users.
+//!
+//! ```text
+//! dockyard-runtime [--root DIR] [--log FILE] [--log-format text|json]
+//!     create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
+//!     start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
+//!     run [--bundle DIR] [--pid-file FILE] ID | spec [--bundle DIR] | list
+//! ```
+//!
+//! An error goes to stderr and, with `--log`, into the log file as a JSON
+//! line (`{"level":"error","msg":…}`): containerd reads that file to say
+//! why a container did not start.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use nix::sys::signal::Signal;
+
+use crate::bundle::Bundle;
+use crate::container::{self, CreateOptions};
+use crate::error::Error;
+
+/// An OCI runtime built from labs 01–04 (runc's command line).
+#[derive(Debug, Parser)]
+#[command(name = "dockyard-runtime", version)]
+pub struct Cli {
+    /// Where the containers' state lives.
+    #[arg(long, global = true, default_value = container::DEFAULT_ROOT)]
+    pub root: PathBuf,
+    /// Append errors and warnings to this file too.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// The log's format: text or json.
+    #[arg(long, global = true, default_value = "text")]
+    pub log_format: String,
+    /// Accepted for compatibility: this runtime manages cgroupfs directly.
+    #[arg(long, global = true, hide = true)]
+    pub systemd_cgroup: bool,
+    /// Accepted for compatibility.
+    #[arg(long, global = true, hide = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CreateArgs {
+    /// The bundle: a directory with config.json and the rootfs.
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container's pid here.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Where to send a terminal's pty (process.terminal; not supported yet).
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted for compatibility (runc's): the exec FIFO is always used.
+    #[arg(long, hide = true)]
+    pub no_pivot: bool,
+    /// For the checks: fail this setup step on purpose.
+    #[arg(long, hide = true)]
+    pub fail_at: Option<String>,
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Set a container up, held before its program starts.
+    Create(CreateArgs),
+    /// Start a created container's program.
+    Start { id: String },
+    /// Print a container's state (JSON).
+    State { id: String },
+    /// Send a signal (default SIGTERM) to a container.
+    Kill {
+        /// Every process of the container, not only its first.
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// Remove a stopped container (--force: kill it first).
+    Delete {
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// Create, start, wait and delete; exits with the container's code.
+    Run(CreateArgs),
+    /// Write a config.json shaped like `runc spec`'s.
+    Spec {
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+    },
+    /// List the containers.
+    List {
+        /// table or json
+        #[arg(short, long, default_value = "table")]
+        format: String,
+    },
+}
+
+/// Parse a signal as callers write it: 9, KILL, SIGKILL.
+pub fn parse_signal(text: &str) -> Result<Signal, String> {
+    if let Ok(n) = text.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| format!("no signal number {n}"));
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse()
+        .map_err(|_| format!("no signal called {text:?}"))
+}
+
+struct Log<'a> {
+    file: Option<&'a Path>,
+    json: bool,
+}
+
+impl Log<'_> {
+    fn write(&self, level: &str, msg: &str) {
+        eprintln!("dockyard-runtime: {level}: {msg}");
+        let Some(path) = self.file else { return };
+        let line = if self.json {
+            let time = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string()
+        } else {
+            format!("{level}: {msg}")
+        };
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
+
+/// Run the command line; returns the exit code.
+pub fn main(cli: Cli) -> i32 {
+    let log = Log {
+        file: cli.log.as_deref(),
+        json: cli.log_format == "json",
+    };
+    match execute(&cli, &log) {
+        Ok(code) => code,
+        Err(err) => {
+            log.write("error", &err.to_string());
+            1
+        }
+    }
+}
+
+fn load_bundle(dir: &Path, log: &Log) -> Result<Bundle, Error> {
+    let bundle = Bundle::load(dir)?;
+    for warning in &bundle.warnings {
+        log.write("warning", warning);
+    }
+    Ok(bundle)
+}
+
+fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
+    let root = &cli.root;
+    match &cli.command {
+        Commands::Create(args) => {
+            let bundle = load_bundle(&args.bundle, log)?;
+            let opts = CreateOptions {
+                pid_file: args.pid_file.clone(),
+                fail_at: args.fail_at.clone(),
+            };
+            container::create(root, &args.id, &bundle, &opts)?;
+        }
+        Commands::Start { id } => container::start(root, id)?,
+        Commands::State { id } => {
+            let (state, status) = container::load(root, id)?;
+            let text = serde_json::to_string_pretty(&state.public(status)).expect("json");
+            println!("{text}");
+        }
+        Commands::Kill { all, id, signal } => {
+            let signal = parse_signal(signal).map_err(|why| Error::Unsupported {
+                field: "the signal",
+                why,
+            })?;
+            container::kill_container(root, id, signal, *all)?;
+        }
+        Commands::Delete { force, id } => container::delete(root, id, *force)?,
+        Commands::Run(args) => return run(root, args, log),
+        Commands::Spec { bundle } => {
+            let path = bundle.join("config.json");
+            if path.exists() {
+                return Err(Error::Bundle {
+                    bundle: bundle.clone(),
+                    reason: "config.json exists already".into(),
+                });
+            }
+            // oci-spec's default is runc's `spec`, but for the hostname.
+            let mut spec = oci_spec::runtime::Spec::default();
+            spec.set_hostname(Some("dockyard".into()));
+            let text = serde_json::to_string_pretty(&spec).expect("json");
+            std::fs::write(&path, text + "\n").map_err(Error::io("write", &path))?;
+        }
+        Commands::List { format } => {
+            let found = container::list(root)?;
+            if format == "json" {
+                let all: Vec<_> = found.iter().map(|(s, st)| s.public(*st)).collect();
+                println!("{}", serde_json::Value::from(all));
+            } else {
+                println!("{:<24} {:>8} {:<10} BUNDLE", "ID", "PID", "STATUS");
+                for (state, status) in found {
+                    let pid = state.pid.unwrap_or(0);
+                    let bundle = state.bundle.display();
+                    println!("{:<24} {pid:>8} {status:<10} {bundle}", state.id);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `run`: create, start, wait for the container's process (this process
+/// is its parent), delete; the exit code is the container's.
+fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
+    let bundle = load_bundle(&args.bundle, log)?;
+    let opts = CreateOptions {
+        pid_file: args.pid_file.clone(),
+        fail_at: args.fail_at.clone(),
+    };
+    let pid = container::create(root, &args.id, &bundle, &opts)?;
+    let started = container::start(root, &args.id);
+    let status = match started {
+        Ok(()) => process::wait_pid(pid).map_err(Error::sys("wait for the container")),
+        Err(err) => Err(err),
+    };
+    let deleted = container::delete(root, &args.id, true);
+    let status = status?;
+    deleted?;
+    Ok(status.code())
+}
