@@ -549,6 +549,16 @@ fn t01_6_an_exec_error_comes_back_from_start() {
     // The leak guard (when `check` drops) asserts the failed child was reaped.
 }
 
+/// A detached child's gate stays when its `Child` goes: the check removes
+/// the gate's directory itself, even when it fails half-way.
+struct RemovedAtEnd(std::path::PathBuf);
+
+impl Drop for RemovedAtEnd {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 #[test]
 fn t01_6_another_process_can_start_a_detached_child() {
     let check = Check::new();
@@ -559,6 +569,7 @@ fn t01_6_another_process_can_start_a_detached_child() {
     let status = check.within(DEADLINE, "the detached child never ran", || {
         let child = spawn(&cmd).expect("spawn");
         let gate = child.gate();
+        let _gone = RemovedAtEnd(gate.parent().expect("the gate's dir").to_path_buf());
         let pid = child.detach();
         thread::sleep(Duration::from_millis(100));
         assert!(!marker.exists(), "a detached child runs only once started");
@@ -569,9 +580,7 @@ fn t01_6_another_process_can_start_a_detached_child() {
             1,
             "the child writes one byte into its gate"
         );
-        let status = wait_pid(pid).expect("wait");
-        let _ = fs::remove_dir_all(gate.parent().expect("the gate's dir"));
-        status
+        wait_pid(pid).expect("wait")
     });
     assert_eq!(status, ExitStatus::Exited(0));
     let written = fs::read_to_string(&marker).unwrap_or_else(|e| format!("(no file: {e})"));
@@ -591,12 +600,11 @@ fn t01_6_a_child_found_again_by_pid_can_be_started() {
         let child = spawn(&cmd).expect("spawn");
         let gate = child.gate();
         let dir = gate.parent().expect("the gate's dir").to_path_buf();
+        let _gone = RemovedAtEnd(dir.clone());
         let pid = child.detach();
         let mut found = Child::found(pid, &dir).expect("find the child by pid");
         found.start().expect("start the found child");
-        let status = wait_pid(pid).expect("wait");
-        let _ = fs::remove_dir_all(&dir);
-        status
+        wait_pid(pid).expect("wait")
     });
     assert_eq!(status, ExitStatus::Exited(code));
 }
