@@ -189,10 +189,21 @@ fn t01_3_the_gate_holds_the_child_until_someone_opens_it() {
         "GateWait::wait() returned before anyone opened the FIFO: open it for writing, \
          without O_NONBLOCK, so that open(2) waits for a reader"
     );
-    // Any process may start it: here, a plain read of the FIFO's path.
-    let mut fifo = fs::File::open(gate.path()).expect("open the FIFO for reading");
-    let mut byte = Vec::new();
-    fifo.read_to_end(&mut byte).expect("read the FIFO");
+    // Any process may start it: here, a plain read of the FIFO's path (on
+    // a thread: it blocks until the writer opens, and reads until it closes).
+    let path = gate.path();
+    let reader = thread::spawn(move || {
+        let mut fifo = fs::File::open(path).expect("open the FIFO for reading");
+        let mut byte = Vec::new();
+        fifo.read_to_end(&mut byte).expect("read the FIFO");
+        byte
+    });
+    wait_for(
+        &reader,
+        "the FIFO's reader never saw the end: does GateWait::wait open the FIFO for \
+         writing, write its byte, and close it (drop the fd) before it returns?",
+    );
+    let byte = reader.join().expect("the reader");
     wait_for(
         &held,
         "GateWait::wait() did not return once the FIFO was opened",
