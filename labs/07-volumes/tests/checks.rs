@@ -289,22 +289,10 @@ fn t07_1_targets_resolve_inside_the_rootfs() {
         !rootfs.join(&abs).join("new").exists() && !host.join("new").exists(),
         "resolving must not create anything"
     );
-    // Lab 05's runtime, given a target that *is* a link, refuses it
-    // (ENOTDIR) rather than follow it: the resolution above is what lets a
-    // volume land where the image's link points, inside the rootfs.
-    let host_dir = lab.check.dir().join("bind");
-    fs::create_dir(&host_dir).unwrap();
-    let out = lab.run(
-        &["-v", &format!("{}:/{abs}", host_dir.display())],
-        &["ls", &format!("/{abs}")],
-    );
-    assert_eq!(
-        out.json()["ok"],
-        true,
-        "a bind on /{abs} (a link) did not work\n{}",
-        out.describe()
-    );
-    marker_untouched(&marker, "a bind mount on a link");
+    // What lab 05's runtime does with such a target when the engine
+    // has not resolved it (a link on the way: followed inside the rootfs;
+    // the target itself a link: refused) is observed through the whole
+    // engine in 07.3's t07_3_hostile_targets_never_reach_the_host.
 }
 
 // ------------------------------------------------------------- 07.2
@@ -878,8 +866,11 @@ fn t07_3_hostile_targets_never_reach_the_host() {
     symlink("/etc/sub/hop", rootfs.join(&chain)).unwrap();
     let bind = lab.check.dir().join("bind");
     fs::create_dir(&bind).unwrap();
-    for link in [&abs, &rel, &chain] {
-        for sub in ["", "/new/dir"] {
+    // Every link leads to the same directory: all of them first, then the
+    // missing directories below it (a mount point made in the image is an
+    // empty directory of the image, with nothing to seed).
+    for sub in ["", "/new/dir"] {
+        for link in [&abs, &rel, &chain] {
             let t = format!("/{link}{sub}");
             let vol = format!("v{}", random::token(8));
             let written = token();

@@ -183,7 +183,7 @@ fn create_and_run(
     opts.checkpoint(STEP_SEED)?;
     for ((spec, name), at) in specs.iter().zip(names).zip(&resolved) {
         if let (Kind::Volume { nocopy: false, .. }, Some((name, _))) = (&spec.kind, name)
-            && seed::open_image_dir(rootfs, at)?.is_some()
+            && seed::image_has_content(rootfs, at)?
         {
             seed::seed(rootfs, at, &store.data_of(name))?;
         }

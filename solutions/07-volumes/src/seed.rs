@@ -63,6 +63,17 @@ pub fn open_image_dir(rootfs: &Path, resolved: &Path) -> Result<Option<OwnedFd>,
     Ok(Some(dir))
 }
 
+/// Whether the image has a directory with entries at `resolved`: an
+/// empty one has nothing to copy. (Docker would still give the volume
+/// that directory's owner and mode; this engine does so only when it
+/// copies.)
+pub fn image_has_content(rootfs: &Path, resolved: &Path) -> Result<bool, Error> {
+    match open_image_dir(rootfs, resolved)? {
+        Some(dir) => Ok(!names_in(dir.as_fd())?.is_empty()),
+        None => Ok(false),
+    }
+}
+
 /// The names in the directory `dir` holds (not `.` and `..`), through
 /// `/proc/self/fd/N`, which names that very directory.
 fn names_in(dir: BorrowedFd) -> Result<Vec<std::ffi::OsString>, Error> {
