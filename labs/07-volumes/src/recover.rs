@@ -14,6 +14,9 @@
 //! its story — the way dockerd's start-up reconciles its containers with
 //! what containerd still runs.
 
+use std::fs;
+use std::path::Path;
+
 use crate::engine;
 use crate::error::Error;
 use crate::record::{Phase, Record};
@@ -29,8 +32,31 @@ pub fn recover_one(store: &Store, record: &Record) -> Result<(), Error> {
     // END TASK 07.5
 }
 
+/// Remove what a killed engine left half-made under `dir` (`volumes/`,
+/// `containers/`): the hidden `.NAME.PID` directories of a create whose
+/// process is gone. Nothing lists them; nothing else removes them.
+pub fn sweep(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Recover every orphan; returns their ids.
 pub fn recover(store: &Store) -> Result<Vec<String>, Error> {
+    sweep(&store.volumes_dir());
+    sweep(&store.containers_dir());
     let mut recovered = Vec::new();
     for record in Record::list(store)? {
         if record.is_orphan() {

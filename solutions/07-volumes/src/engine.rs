@@ -147,7 +147,7 @@ pub fn run(store: &Store, opts: &RunOptions) -> Result<i32, Error> {
         }
     }
     opts.checkpoint(STEP_RECORD)?;
-    record.save(store)?;
+    record.create(store)?;
     let made = create_and_run(store, opts, &specs, &names, &rootfs, &mut record);
     match made {
         Ok(code) => Ok(code),

@@ -109,6 +109,35 @@ impl Record {
         fs::rename(&temporary, &file).map_err(Error::io("rename into place", &file))
     }
 
+    /// Write a new record, atomically *with its directory*: made as
+    /// `containers/.ID.PID`, then renamed to `containers/ID` — which fails
+    /// if the name is taken. A process killed before the rename leaves only
+    /// a hidden directory that [`crate::recover::sweep`] removes.
+    pub fn create(&self, store: &Store) -> Result<(), Error> {
+        let containers = store.containers_dir();
+        fs::create_dir_all(&containers).map_err(Error::io("create", &containers))?;
+        let temporary = containers.join(format!(".{}.{}", self.id, std::process::id()));
+        let _ = fs::remove_dir_all(&temporary);
+        fs::create_dir(&temporary).map_err(Error::io("create", &temporary))?;
+        let file = temporary.join("record.json");
+        let text = serde_json::to_string_pretty(self).expect("json");
+        let renamed = fs::write(&file, text)
+            .map_err(Error::io("write", &file))
+            .and_then(|()| {
+                // rename(2) of a directory replaces only an *empty* one:
+                // a second engine with the same name fails here.
+                let dir = Record::dir(store, &self.id);
+                fs::rename(&temporary, &dir).map_err(|_| Error::Container {
+                    id: self.id.clone(),
+                    reason: "the name is already in use by a container (dockyard-07 rm it)".into(),
+                })
+            });
+        if renamed.is_err() {
+            let _ = fs::remove_dir_all(&temporary);
+        }
+        renamed
+    }
+
     /// The record of container `id`.
     pub fn load(store: &Store, id: &str) -> Result<Record, Error> {
         runtime::container::check_id(id)?;

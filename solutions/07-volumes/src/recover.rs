@@ -14,6 +14,9 @@
 //! its story — the way dockerd's start-up reconciles its containers with
 //! what containerd still runs.
 
+use std::fs;
+use std::path::Path;
+
 use crate::engine;
 use crate::error::Error;
 use crate::record::{Phase, Record};
@@ -27,8 +30,13 @@ use crate::store::Store;
 pub fn recover_one(store: &Store, record: &Record) -> Result<(), Error> {
     // TASK 07.5: the runtime's container first (force), then volumes and record, or mark it exited
     match runtime::container::delete(&store.runtime_root(), &record.id, true) {
-        // The engine died before the runtime had a container: nothing to kill.
-        Ok(()) | Err(runtime::Error::Id { .. }) => {}
+        Ok(()) => {}
+        // No state yet: the engine died before the runtime saved one (or
+        // before it began). Its directory may be there, empty.
+        Err(runtime::Error::Id { .. }) => {
+            let dir = runtime::container::dir_of(&store.runtime_root(), &record.id);
+            let _ = std::fs::remove_dir_all(dir);
+        }
         Err(err) => return Err(err.into()),
     }
     if record.remove {
@@ -44,8 +52,31 @@ pub fn recover_one(store: &Store, record: &Record) -> Result<(), Error> {
 }
 // ANCHOR_END: recover_one
 
+/// Remove what a killed engine left half-made under `dir` (`volumes/`,
+/// `containers/`): the hidden `.NAME.PID` directories of a create whose
+/// process is gone. Nothing lists them; nothing else removes them.
+pub fn sweep(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Recover every orphan; returns their ids.
 pub fn recover(store: &Store) -> Result<Vec<String>, Error> {
+    sweep(&store.volumes_dir());
+    sweep(&store.containers_dir());
     let mut recovered = Vec::new();
     for record in Record::list(store)? {
         if record.is_orphan() {

@@ -1204,4 +1204,78 @@ fn t07_5_an_engine_killed_mid_run_is_cleaned_up_by_the_next() {
         lab.ok(&["volume", "rm", &named]);
         lab.nothing_left(step);
     }
+    // Killed at a random moment: during the runtime's create too, when the
+    // container's first process is between clone and its exec FIFO.
+    for round in 0..6 {
+        let id = format!("random-{}", random::token(6));
+        let args = [
+            "run",
+            "--rm",
+            "--name",
+            &id,
+            "--rootfs",
+            &rootfs,
+            "-v",
+            "/anon",
+            "-v",
+            &named_spec,
+            "--mount",
+            "type=tmpfs,target=/t",
+            "--",
+            "/probe",
+            "true",
+        ];
+        let engine = Running::start(&mut lab.command(&args));
+        std::thread::sleep(Duration::from_millis(u64::from(random::int(0..=40))));
+        let _ = kill(Pid::from_raw(engine.pid()), Signal::SIGKILL);
+        let _ = engine.finish_or(DEADLINE, "the engine did not die of SIGKILL");
+        lab.ok(&["ps"]);
+        reap_orphans(&lab);
+        let what = format!("killed at random (round {round})");
+        assert_eq!(
+            lab.entries("runtime"),
+            Vec::<String>::new(),
+            "{what}: lab 05's container is left"
+        );
+        assert_eq!(
+            lab.entries("containers"),
+            Vec::<String>::new(),
+            "{what}: the record is left"
+        );
+        let left = lab.volumes();
+        assert!(
+            left.iter().all(|v| v == &named),
+            "{what}: the anonymous volume is left: {left:?}"
+        );
+        if left.contains(&named) {
+            lab.ok(&["volume", "rm", &named]);
+        }
+    }
+    // The leak guard (on drop): no process, cgroup or mount is left.
+}
+
+/// The killed engines' containers were re-parented to the check (a child
+/// subreaper): reap the ones the next engine killed.
+fn reap_orphans(lab: &Lab) {
+    let me = std::process::id() as i32;
+    lab.check.within(
+        DEADLINE,
+        "a killed engine's container was not killed by the next run",
+        || {
+            let deadline = Instant::now() + DEADLINE;
+            loop {
+                let orphans: Vec<_> = kit::procs::descendants()
+                    .into_iter()
+                    .filter(|p| p.ppid == me)
+                    .collect();
+                for orphan in orphans.iter().filter(|p| p.is_zombie()) {
+                    let _ = nix::sys::wait::waitpid(Pid::from_raw(orphan.pid), None);
+                }
+                if orphans.iter().all(|p| p.is_zombie()) || Instant::now() > deadline {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        },
+    );
 }
