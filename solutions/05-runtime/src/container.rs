@@ -220,9 +220,12 @@ fn create_in(
             })
             .collect::<Result<Vec<(OwnedFd, _)>, Error>>()?;
     let cgroup = cgroup_of(plan)?;
+    // Recorded before it is made: a create killed in between leaves a
+    // state that names it, so `delete --force` still removes it.
+    state.cgroup_dirs = cgroup.dirs();
+    state.save(dir)?;
     state.cgroup_parents = make_cgroup_parents(cgroup.as_ref())?;
     cgroup.create()?;
-    state.cgroup_dirs = cgroup.dirs();
     state.save(dir)?;
     cgroup.apply(&plan.limits)?;
     let mut config = plan.config.clone();
