@@ -21,6 +21,7 @@ use nix::sys::signal::Signal;
 use crate::bundle::Bundle;
 use crate::container::{self, CreateOptions};
 use crate::error::Error;
+use crate::hooks;
 
 /// An OCI runtime built from labs 01–04 (runc's command line).
 #[derive(Debug, Parser)]
@@ -53,7 +54,7 @@ pub struct CreateArgs {
     /// Write the container's pid here.
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Where to send a terminal's pty (process.terminal; not supported yet).
+    /// Where to send the pty's master when process.terminal is true.
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     /// Accepted for compatibility (runc's): the exec FIFO is always used.
@@ -125,12 +126,19 @@ struct Log<'a> {
 
 impl Log<'_> {
     fn write(&self, level: &str, msg: &str) {
-        eprintln!("dockyard-runtime: {level}: {msg}");
+        // With --log, a warning goes only there: a caller such as
+        // containerd's shim gives `create` the container's own stderr,
+        // and the container's output is no place for the runtime's notes.
+        if self.file.is_none() || level == "error" {
+            eprintln!("dockyard-runtime: {level}: {msg}");
+        }
         let Some(path) = self.file else { return };
         let line = if self.json {
             let time = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
+            // containerd parses `time` as RFC 3339 (Go's time.Time).
+            let time = rfc3339(time);
             serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string()
         } else {
             format!("{level}: {msg}")
@@ -143,6 +151,23 @@ impl Log<'_> {
             let _ = writeln!(file, "{line}");
         }
     }
+}
+
+/// Seconds since 1970 as RFC 3339 in UTC (`2026-11-29T11:27:25Z`), with
+/// the days turned into a civil date (Howard Hinnant's algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
 /// Run the command line; returns the exit code.
@@ -176,10 +201,11 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             let opts = CreateOptions {
                 pid_file: args.pid_file.clone(),
                 fail_at: args.fail_at.clone(),
+                console_socket: args.console_socket.clone(),
             };
             container::create(root, &args.id, &bundle, &opts)?;
         }
-        Commands::Start { id } => container::start(root, id)?,
+        Commands::Start { id } => start(root, id, log)?,
         Commands::State { id } => {
             let (state, status) = container::load(root, id)?;
             let text = serde_json::to_string_pretty(&state.public(status)).expect("json");
@@ -192,7 +218,7 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             })?;
             container::kill_container(root, id, signal, *all)?;
         }
-        Commands::Delete { force, id } => container::delete(root, id, *force)?,
+        Commands::Delete { force, id } => delete(root, id, *force, log)?,
         Commands::Run(args) => return run(root, args, log),
         Commands::Spec { bundle } => {
             let path = bundle.join("config.json");
@@ -226,6 +252,26 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
     Ok(0)
 }
 
+/// `start` with its hooks: startContainer before, poststart after.
+fn start(root: &Path, id: &str, log: &Log) -> Result<(), Error> {
+    hooks::before_start(root, id)?;
+    container::start(root, id)?;
+    for warning in hooks::after_start(root, id) {
+        log.write("warning", &warning);
+    }
+    Ok(())
+}
+
+/// `delete` with its poststop hooks.
+fn delete(root: &Path, id: &str, force: bool, log: &Log) -> Result<(), Error> {
+    let saved = hooks::before_delete(root, id);
+    container::delete(root, id, force)?;
+    for warning in hooks::after_delete(saved) {
+        log.write("warning", &warning);
+    }
+    Ok(())
+}
+
 /// `run`: create, start, wait for the container's process (this process
 /// is its parent), delete; the exit code is the container's.
 fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
@@ -233,14 +279,15 @@ fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
     let opts = CreateOptions {
         pid_file: args.pid_file.clone(),
         fail_at: args.fail_at.clone(),
+        console_socket: args.console_socket.clone(),
     };
     let pid = container::create(root, &args.id, &bundle, &opts)?;
-    let started = container::start(root, &args.id);
+    let started = start(root, &args.id, log);
     let status = match started {
         Ok(()) => process::wait_pid(pid).map_err(Error::sys("wait for the container")),
         Err(err) => Err(err),
     };
-    let deleted = container::delete(root, &args.id, true);
+    let deleted = delete(root, &args.id, true, log);
     let status = status?;
     deleted?;
     Ok(status.code())

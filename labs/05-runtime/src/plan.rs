@@ -105,6 +105,10 @@ pub struct Plan {
     /// The cgroup's name below each hierarchy's top (no leading '/').
     pub cgroup_path: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// process.terminal: a pty for the process (see [`crate::console`]).
+    pub terminal: bool,
+    /// config.json's hooks (see [`crate::hooks`]).
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 fn c(path: impl AsRef<std::ffi::OsStr>) -> Result<CString, Error> {
@@ -170,6 +174,8 @@ impl Plan {
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            terminal: process.terminal() == Some(true),
+            hooks: spec.hooks().clone(),
         };
         plan.mounts(spec)?;
         if let Some(linux) = spec.linux() {

@@ -62,7 +62,7 @@ fn check(ret: libc::c_int) -> Result<libc::c_int, Errno> {
 /// In the child: make the pty, send its master over `socket`, and make
 /// the slave the controlling terminal and stdio. Allocates nothing.
 pub fn setup(socket: RawFd) -> Result<(), Errno> {
-    // TASK 05.6: open ptmx in the container's devpts, send the master (SCM_RIGHTS), setsid, TIOCSCTTY, slave as 0/1/2
+    // TASK 05.6: ptmx in its devpts, master over the socket, setsid, TIOCSCTTY, slave as 0/1/2
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: NUL-terminated paths; the results are checked.
     let master = match check(unsafe { libc::open(c"/dev/pts/ptmx".as_ptr(), flags) }) {

@@ -208,7 +208,7 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
 /// Run one hook with `state` on its stdin, in the namespaces `enter`
 /// (none: the runtime's), within its timeout; the error says what happened.
 pub fn run_hook(hook: &Hook, state: &[u8], enter: &Namespaces) -> Result<(), String> {
-    // TASK 05.5: exec path with args as argv and env as the whole environment, state on stdin, timeout kills its group
+    // TASK 05.5: args as argv, env as the environment, state on stdin, a timeout kills its group
     let mut cmd = Command::new(hook.path());
     if let Some((first, rest)) = hook.args().as_deref().and_then(|a| a.split_first()) {
         cmd.arg0(first).args(rest);
