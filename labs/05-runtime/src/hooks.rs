@@ -132,6 +132,7 @@ pub fn state_json(state: &State, status: Status, pid: Option<i32>) -> Vec<u8> {
 /// and is the error. `pid` is the container's process, whose namespaces
 /// the container's hooks enter.
 pub fn run(point: Point, hooks: &Hooks, state: &[u8], pid: Option<i32>) -> Result<(), Error> {
+    become_subreaper(point.of(hooks));
     for hook in point.of(hooks) {
         let enter = match (point.in_container(), pid) {
             (true, Some(pid)) => Namespaces::of(pid)?,
@@ -149,6 +150,7 @@ pub fn run(point: Point, hooks: &Hooks, state: &[u8], pid: Option<i32>) -> Resul
 /// Run the hooks of `point` whose failure is only a warning (poststart,
 /// poststop): every hook runs; each failure is one warning.
 pub fn run_warning(point: Point, hooks: &Hooks, state: &[u8]) -> Vec<String> {
+    become_subreaper(point.of(hooks));
     let mut warnings = Vec::new();
     for hook in point.of(hooks) {
         if let Err(reason) = run_hook(hook, state, &Namespaces::default()) {
@@ -160,6 +162,17 @@ pub fn run_warning(point: Point, hooks: &Hooks, state: &[u8]) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// A hook killed past its timeout takes its group along; the group's
+/// other processes (a shell script's `sleep`) are orphaned at that moment
+/// and go to the nearest subreaper. Being one, the runtime reaps them
+/// itself instead of leaving zombies to whoever started it.
+fn become_subreaper(hooks: &[Hook]) {
+    if !hooks.is_empty() {
+        // SAFETY: prctl with plain integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
 }
 
 /// The namespaces of a process a hook enters, opened beforehand (the

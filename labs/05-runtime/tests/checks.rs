@@ -1105,8 +1105,9 @@ fn t05_4_open_by_handle_at_fails() {
 //
 // Each hook is the host's static busybox running a small `sh` script that
 // appends one line to a log: its name ($0, from `args`), a token from
-// `env`, `$PATH` (unset: `env` is the whole environment), the mount
-// namespace it runs in, then the state it read on stdin. The order of
+// `env`, the environment it was exec'd with (`/proc/$$/environ`: `env`
+// is the whole environment), the mount namespace it runs in, then the
+// state it read on stdin. The order of
 // the lines, the state in each, and the namespace say whether the runtime
 // ran it at the right point, in the right place, with the right input.
 
@@ -1120,7 +1121,8 @@ fn host_busybox() -> PathBuf {
 /// A hook that logs to `log` (a path where the hook runs) with `busybox`.
 fn logging_hook(busybox: &str, name: &str, log: &str, token: &str) -> Value {
     let script = format!(
-        "{{ printf '%s %s %s %s ' \"$0\" \"$HOOK_TOKEN\" \"${{PATH-unset}}\" \
+        "{{ printf '%s %s %s %s ' \"$0\" \"$HOOK_TOKEN\" \
+         \"$({busybox} tr '\\000' , < /proc/$$/environ)\" \
          \"$({busybox} readlink /proc/self/ns/mnt)\"; {busybox} cat; echo; }} >> {log}"
     );
     json!({
@@ -1131,7 +1133,7 @@ fn logging_hook(busybox: &str, name: &str, log: &str, token: &str) -> Value {
     })
 }
 
-/// The log's lines: (name, token, PATH, mount namespace, state).
+/// The log's lines: (name, token, environment, mount namespace, state).
 fn hook_lines(log: &Path) -> Vec<(String, String, String, String, Value)> {
     let text = fs::read_to_string(log).unwrap_or_default();
     text.lines()
@@ -1191,11 +1193,12 @@ fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
         "after create, the hooks that ran (in this order) should be prestart, then createRuntime's in config order, then createContainer; the log is {:?}",
         fs::read_to_string(&log).unwrap_or_default()
     );
-    for (name, got_token, path, ns, state) in &lines {
+    for (name, got_token, environ, ns, state) in &lines {
         assert_eq!(got_token, &token, "{name}: `env` was not its environment");
         assert_eq!(
-            path, "unset",
-            "{name}: PATH={path}: `env` must be the hook's whole environment"
+            environ,
+            &format!("HOOK_TOKEN={token},"),
+            "{name} got the environment {environ:?}: `env` must be the hook's whole environment"
         );
         assert_eq!(state["status"], "creating", "{name} read the state {state}");
         assert_eq!(state["id"], id.as_str(), "{name} read the state {state}");
@@ -1232,10 +1235,8 @@ fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
         "startContainer read {}",
         start[0].4
     );
-    assert_eq!(
-        start[0].3, their_ns,
-        "startContainer ran outside the container's mount namespace"
-    );
+    // Its log is the container's /hooks.log: it ran in the container's mount namespace.
+    assert_eq!(start[0].4["pid"], pid, "startContainer read {}", start[0].4);
     let lines = hook_lines(&log);
     assert_eq!(
         lines.len(),

@@ -54,6 +54,26 @@ impl ConsoleSocket {
     }
 }
 
+// ANCHOR: connect
+/// `create`'s side: connect to the console socket when the process has a
+/// terminal. A terminal without a socket, or a socket without a terminal,
+/// is an error that says so (as runc's).
+pub fn connect(terminal: bool, socket: Option<&Path>) -> Result<Option<ConsoleSocket>, Error> {
+    // TASK 05.6: a terminal needs --console-socket, and --console-socket a terminal
+    match (terminal, socket) {
+        (true, Some(path)) => Ok(Some(ConsoleSocket::connect(path)?)),
+        (true, None) => Err(Error::Console(
+            "process.terminal is true: the pty's master must go somewhere; pass --console-socket SOCKET",
+        )),
+        (false, Some(_)) => Err(Error::Console(
+            "--console-socket is given but process.terminal is false: there is no pty to send",
+        )),
+        (false, None) => Ok(None),
+    }
+    // END TASK 05.6
+}
+// ANCHOR_END: connect
+
 fn check(ret: libc::c_int) -> Result<libc::c_int, Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(ret) }
 }

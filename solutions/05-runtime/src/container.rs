@@ -224,19 +224,10 @@ fn create_in(
                 Ok((fd, *flag))
             })
             .collect::<Result<Vec<(OwnedFd, _)>, Error>>()?;
-    let console = match (plan.terminal, &opts.console_socket) {
-        (true, Some(path)) => Some(ConsoleSocket::connect(path)?),
-        (true, None) => {
-            return Err(Error::Console(
-                "process.terminal is true: the pty's master must go somewhere; pass --console-socket SOCKET",
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(Error::Console(
-                "--console-socket is given but process.terminal is false: there is no pty to send",
-            ));
-        }
-        (false, None) => None,
+    let console = if plan.terminal || opts.console_socket.is_some() {
+        console::connect(plan.terminal, opts.console_socket.as_deref())?
+    } else {
+        None
     };
     let cgroup = cgroup_of(plan)?;
     state.cgroup_parents = make_cgroup_parents(cgroup.as_ref())?;

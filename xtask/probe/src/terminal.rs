@@ -1,5 +1,5 @@
 //! The process's terminal: whether its stdin and stdout are one, whether it
-//! has a controlling terminal (`/dev/tty` opens only then) and leads its
+//! is its controlling terminal (`TIOCGSID`) and the process leads its
 //! session. An OCI runtime with `process.terminal` makes a pty's slave all
 //! three; without it, stdio are pipes or files and there is no terminal.
 
@@ -16,17 +16,12 @@ pub fn terminal() -> Value {
             libc::getpid(),
         )
     };
-    // SAFETY: a NUL-terminated path; the fd, if any, is closed right away.
-    let controlling = unsafe {
-        let fd = libc::open(
-            c"/dev/tty".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if fd >= 0 {
-            libc::close(fd);
-        }
-        fd >= 0
-    };
+    // TIOCGSID on fd 0 answers only if it is the caller's controlling
+    // terminal (ENOTTY otherwise); it needs neither /dev/tty nor /proc.
+    let mut tty_sid: libc::pid_t = 0;
+    // SAFETY: TIOCGSID writes one pid_t.
+    let controlling =
+        unsafe { libc::ioctl(0, libc::TIOCGSID, &mut tty_sid) } == 0 && tty_sid == sid;
     json!({
         "stdin": stdin,
         "stdout": stdout,
