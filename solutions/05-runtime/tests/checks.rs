@@ -1105,8 +1105,9 @@ fn t05_4_open_by_handle_at_fails() {
 //
 // Each hook is the host's static busybox running a small `sh` script that
 // appends one line to a log: its name ($0, from `args`), a token from
-// `env`, the environment it was exec'd with (`/proc/$$/environ`: `env`
-// is the whole environment), the mount namespace it runs in, then the
+// `env`, its argv[0] and the environment it was exec'd with
+// (`/proc/$$/cmdline` and `environ`: `args[0]` is argv[0], `env` the whole
+// environment), the mount namespace it runs in, then the
 // state it read on stdin. The order of
 // the lines, the state in each, and the namespace say whether the runtime
 // ran it at the right point, in the right place, with the right input.
@@ -1122,7 +1123,7 @@ fn host_busybox() -> PathBuf {
 fn logging_hook(busybox: &str, name: &str, log: &str, token: &str) -> Value {
     let script = format!(
         "{{ printf '%s %s %s %s ' \"$0\" \"$HOOK_TOKEN\" \
-         \"$({busybox} tr '\\000' , < /proc/$$/environ)\" \
+         \"$({busybox} tr '\\000' , < /proc/$$/cmdline | {busybox} cut -d, -f1)+$({busybox} tr '\\000' , < /proc/$$/environ)\" \
          \"$({busybox} readlink /proc/self/ns/mnt)\"; {busybox} cat; echo; }} >> {log}"
     );
     json!({
@@ -1133,7 +1134,7 @@ fn logging_hook(busybox: &str, name: &str, log: &str, token: &str) -> Value {
     })
 }
 
-/// The log's lines: (name, token, environment, mount namespace, state).
+/// The log's lines: (name, token, argv[0]+environment, mount namespace, state).
 fn hook_lines(log: &Path) -> Vec<(String, String, String, String, Value)> {
     let text = fs::read_to_string(log).unwrap_or_default();
     text.lines()
@@ -1197,8 +1198,8 @@ fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
         assert_eq!(got_token, &token, "{name}: `env` was not its environment");
         assert_eq!(
             environ,
-            &format!("HOOK_TOKEN={token},"),
-            "{name} got the environment {environ:?}: `env` must be the hook's whole environment"
+            &format!("sh+HOOK_TOKEN={token},"),
+            "{name} got argv[0]+environment {environ:?}: `args[0]` (sh) must be argv[0], and `env` the hook's whole environment"
         );
         assert_eq!(state["status"], "creating", "{name} read the state {state}");
         assert_eq!(state["id"], id.as_str(), "{name} read the state {state}");
