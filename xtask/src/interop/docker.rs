@@ -507,6 +507,56 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
     }
     println!("  ok  -it: the probe's stdin and stdout are a tty, its controlling terminal");
 
+    // A detached container, stopped: the shim's `kill` (SIGTERM, which
+    // the container's pid 1 ignores, then SIGKILL after the grace time).
+    let name = format!("dockyard-{}", kit::random::token(6));
+    let ran = daemon.docker(
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNTIME,
+            "--name",
+            &name,
+            IMAGE,
+            "sleep",
+            "300",
+        ],
+        "`docker run -d … sleep 300`",
+    )?;
+    if ran.code != Some(0) {
+        bail!("`docker run -d … sleep 300` failed: {}", ran.stderr.trim());
+    }
+    let ran = daemon.docker(&["stop", "-t", "1", &name], "`docker stop -t 1`")?;
+    if ran.code != Some(0) {
+        bail!(
+            "`docker stop` failed (the runtime's kill): {}",
+            ran.stderr.trim()
+        );
+    }
+    let ran = daemon.docker(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            &name,
+        ],
+        "docker inspect",
+    )?;
+    if ran.stdout.trim() != "exited 137" {
+        bail!(
+            "after `docker stop`, the container is {:?} (expected \"exited 137\": killed by the runtime's kill)",
+            ran.stdout.trim()
+        );
+    }
+    let ran = daemon.docker(&["rm", &name], "`docker rm`")?;
+    if ran.code != Some(0) {
+        bail!("`docker rm` failed: {}", ran.stderr.trim());
+    }
+    println!(
+        "  ok  docker run -d, docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+    );
+
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
     if !ran.stdout.trim().is_empty() {
         bail!("containers left after --rm: {}", ran.stdout.trim());
