@@ -20,7 +20,8 @@
 //! - at the end dockerd is stopped by its pid, anything still in its
 //!   network namespace (ours: we started it) is killed by pid, the cgroups
 //!   made under `<hierarchy>/docker` are removed, and the kit's leak guard
-//!   compares the host with a snapshot taken before.
+//!   compares the host with a snapshot taken before — holding the checks'
+//!   host lock, so no check of a test binary changes the host meanwhile.
 //!
 //! The client is the one packaged with the daemon when there is one
 //! (Debian's docker.io: `/usr/bin/docker` beside `/usr/sbin/dockerd`), and
@@ -661,6 +662,16 @@ pub fn run(root: &Path) -> Result<bool> {
     )?;
     fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))?;
 
+    // Checks of other test binaries change the host too: one at a time,
+    // or the leak guard would take their containers for ours.
+    let lock = kit::hostlock::path();
+    let _lock = kit::hostlock::HostLock::acquire(&lock, || {
+        println!(
+            "  waiting for running checks to finish ({})",
+            lock.display()
+        );
+    })
+    .with_context(|| format!("take the checks' lock {}", lock.display()))?;
     let before = kit::leaks::Snapshot::take();
     let cgroups_before = docker_cgroups();
     // dockerd writes /etc/docker/key.json: the mount namespace hides it
