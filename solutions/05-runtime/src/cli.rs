@@ -6,6 +6,7 @@
 //!     create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
 //!     start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
 //!     run [--bundle DIR] [--pid-file FILE] ID | spec [--bundle DIR] | list
+//!     ps [--format json] ID
 //! ```
 //!
 //! An error goes to stderr and, with `--log`, into the log file as a JSON
@@ -95,6 +96,13 @@ pub enum Commands {
     Spec {
         #[arg(short, long, default_value = ".")]
         bundle: PathBuf,
+    },
+    /// The pids of a container's processes (its cgroup's; `docker top`).
+    Ps {
+        /// table or json (a JSON array of pids, what containerd's shim reads)
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        id: String,
     },
     /// List the containers.
     List {
@@ -233,6 +241,25 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             spec.set_hostname(Some("dockyard".into()));
             let text = serde_json::to_string_pretty(&spec).expect("json");
             std::fs::write(&path, text + "\n").map_err(Error::io("write", &path))?;
+        }
+        Commands::Ps { format, id } => {
+            let (state, _) = container::load(root, id)?;
+            // The first hierarchy's cgroup.procs: every hierarchy holds the
+            // same processes (the runtime put them in all).
+            let mut pids: Vec<i32> = Vec::new();
+            if let Some(dir) = state.cgroup_dirs.first() {
+                let path = dir.join("cgroup.procs");
+                let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+                pids = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+            }
+            if format == "json" {
+                println!("{}", serde_json::Value::from(pids));
+            } else {
+                println!("PID");
+                for pid in pids {
+                    println!("{pid}");
+                }
+            }
         }
         Commands::List { format } => {
             let found = container::list(root)?;

@@ -528,6 +528,15 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
     if ran.code != Some(0) {
         bail!("`docker run -d … sleep 300` failed: {}", ran.stderr.trim());
     }
+    // `docker top`: the shim asks the runtime `ps --format json ID`.
+    let ran = daemon.docker(&["top", &name], "`docker top`")?;
+    if ran.code != Some(0) || !ran.stdout.contains("sleep") {
+        bail!(
+            "`docker top` did not list the container's sleep (the runtime's `ps --format json`): {}{}",
+            ran.stdout,
+            ran.stderr.trim()
+        );
+    }
     let ran = daemon.docker(&["stop", "-t", "1", &name], "`docker stop -t 1`")?;
     if ran.code != Some(0) {
         bail!(
@@ -555,7 +564,7 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
         bail!("`docker rm` failed: {}", ran.stderr.trim());
     }
     println!(
-        "  ok  docker run -d, docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+        "  ok  docker run -d, docker top, docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
     );
 
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
