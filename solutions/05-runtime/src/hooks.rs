@@ -26,8 +26,10 @@
 //! exec (`setns` on `/proc/PID/ns/*`, the user namespace first so the
 //! others are allowed), so a hook's `path` resolves in the container's
 //! mount namespace — for `createContainer` that is still a copy of the
-//! runtime's (the spec: its path resolves in the runtime namespace); for
-//! `startContainer` it is the container's root.
+//! runtime's (the spec: its path resolves in the runtime namespace), and
+//! one whose mounts are not private yet: a mount a createContainer hook
+//! makes there propagates to the host's peers. For `startContainer` it is
+//! the container's root.
 //!
 //! Each hook: `path` is exec'd with `args` as its whole argv (`args[0]` is
 //! argv[0], not an argument) and `env` as its whole environment; the state
