@@ -124,25 +124,6 @@ pub fn check_supported(spec: &Spec) -> Result<Vec<String>, Error> {
     let Some(linux) = spec.linux() else {
         return Ok(warnings);
     };
-    // Lab 04 mounts the cgroup filesystem only from inside a cgroup
-    // namespace (it then shows the container's cgroup as its top); runc
-    // would bind the container's own directories instead.
-    let cgroupns =
-        linux.namespaces().iter().flatten().any(|n| {
-            n.typ() == oci_spec::runtime::LinuxNamespaceType::Cgroup && n.path().is_none()
-        });
-    let cgroup_mount = spec
-        .mounts()
-        .iter()
-        .flatten()
-        .any(|m| matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")));
-    if cgroup_mount && !cgroupns {
-        warnings.push(
-            "the cgroup mount is not made without a cgroup namespace of the container's \
-             (Docker on a cgroup v1 host: --cgroupns private)"
-                .into(),
-        );
-    }
     if linux.mount_label().is_some() {
         warnings.push("linux.mountLabel is not applied: no LSM labels".into());
     }
