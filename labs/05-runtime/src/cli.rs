@@ -6,6 +6,7 @@
 //!     create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
 //!     start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
 //!     run [--bundle DIR] [--pid-file FILE] ID | spec [--bundle DIR] | list
+//!     ps [--format json] ID
 //! ```
 //!
 //! An error goes to stderr and, with `--log`, into the log file as a JSON
@@ -21,6 +22,7 @@ use nix::sys::signal::Signal;
 use crate::bundle::Bundle;
 use crate::container::{self, CreateOptions};
 use crate::error::Error;
+use crate::hooks;
 
 /// An OCI runtime built from labs 01–04 (runc's command line).
 #[derive(Debug, Parser)]
@@ -53,7 +55,7 @@ pub struct CreateArgs {
     /// Write the container's pid here.
     #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Where to send a terminal's pty (process.terminal; not supported yet).
+    /// Where to send the pty's master when process.terminal is true.
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     /// Accepted for compatibility (runc's): the exec FIFO is always used.
@@ -95,6 +97,13 @@ pub enum Commands {
         #[arg(short, long, default_value = ".")]
         bundle: PathBuf,
     },
+    /// The pids of a container's processes (its cgroup's; `docker top`).
+    Ps {
+        /// table or json (a JSON array of pids, what containerd's shim reads)
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        id: String,
+    },
     /// List the containers.
     List {
         /// table or json
@@ -125,12 +134,19 @@ struct Log<'a> {
 
 impl Log<'_> {
     fn write(&self, level: &str, msg: &str) {
-        eprintln!("dockyard-runtime: {level}: {msg}");
+        // With --log, a warning goes only there: a caller such as
+        // containerd's shim gives `create` the container's own stderr,
+        // and the container's output is no place for the runtime's notes.
+        if self.file.is_none() || level == "error" {
+            eprintln!("dockyard-runtime: {level}: {msg}");
+        }
         let Some(path) = self.file else { return };
         let line = if self.json {
             let time = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
+            // containerd parses `time` as RFC 3339 (Go's time.Time).
+            let time = rfc3339(time);
             serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string()
         } else {
             format!("{level}: {msg}")
@@ -143,6 +159,23 @@ impl Log<'_> {
             let _ = writeln!(file, "{line}");
         }
     }
+}
+
+/// Seconds since 1970 as RFC 3339 in UTC (`2026-11-29T11:27:25Z`), with
+/// the days turned into a civil date (Howard Hinnant's algorithm).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
 /// Run the command line; returns the exit code.
@@ -176,10 +209,11 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             let opts = CreateOptions {
                 pid_file: args.pid_file.clone(),
                 fail_at: args.fail_at.clone(),
+                console_socket: args.console_socket.clone(),
             };
             container::create(root, &args.id, &bundle, &opts)?;
         }
-        Commands::Start { id } => container::start(root, id)?,
+        Commands::Start { id } => start(root, id, log)?,
         Commands::State { id } => {
             let (state, status) = container::load(root, id)?;
             let text = serde_json::to_string_pretty(&state.public(status)).expect("json");
@@ -192,7 +226,7 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             })?;
             container::kill_container(root, id, signal, *all)?;
         }
-        Commands::Delete { force, id } => container::delete(root, id, *force)?,
+        Commands::Delete { force, id } => delete(root, id, *force, log)?,
         Commands::Run(args) => return run(root, args, log),
         Commands::Spec { bundle } => {
             let path = bundle.join("config.json");
@@ -207,6 +241,25 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             spec.set_hostname(Some("dockyard".into()));
             let text = serde_json::to_string_pretty(&spec).expect("json");
             std::fs::write(&path, text + "\n").map_err(Error::io("write", &path))?;
+        }
+        Commands::Ps { format, id } => {
+            let (state, _) = container::load(root, id)?;
+            // The first hierarchy's cgroup.procs: every hierarchy holds the
+            // same processes (the runtime put them in all).
+            let mut pids: Vec<i32> = Vec::new();
+            if let Some(dir) = state.cgroup_dirs.first() {
+                let path = dir.join("cgroup.procs");
+                let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+                pids = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+            }
+            if format == "json" {
+                println!("{}", serde_json::Value::from(pids));
+            } else {
+                println!("PID");
+                for pid in pids {
+                    println!("{pid}");
+                }
+            }
         }
         Commands::List { format } => {
             let found = container::list(root)?;
@@ -226,6 +279,26 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
     Ok(0)
 }
 
+/// `start` with its hooks: startContainer before, poststart after.
+fn start(root: &Path, id: &str, log: &Log) -> Result<(), Error> {
+    hooks::before_start(root, id)?;
+    container::start(root, id)?;
+    for warning in hooks::after_start(root, id) {
+        log.write("warning", &warning);
+    }
+    Ok(())
+}
+
+/// `delete` with its poststop hooks.
+fn delete(root: &Path, id: &str, force: bool, log: &Log) -> Result<(), Error> {
+    let saved = hooks::before_delete(root, id);
+    container::delete(root, id, force)?;
+    for warning in hooks::after_delete(saved) {
+        log.write("warning", &warning);
+    }
+    Ok(())
+}
+
 /// `run`: create, start, wait for the container's process (this process
 /// is its parent), delete; the exit code is the container's.
 fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
@@ -233,14 +306,15 @@ fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
     let opts = CreateOptions {
         pid_file: args.pid_file.clone(),
         fail_at: args.fail_at.clone(),
+        console_socket: args.console_socket.clone(),
     };
     let pid = container::create(root, &args.id, &bundle, &opts)?;
-    let started = container::start(root, &args.id);
+    let started = start(root, &args.id, log);
     let status = match started {
         Ok(()) => process::wait_pid(pid).map_err(Error::sys("wait for the container")),
         Err(err) => Err(err),
     };
-    let deleted = container::delete(root, &args.id, true);
+    let deleted = delete(root, &args.id, true, log);
     let status = status?;
     deleted?;
     Ok(status.code())

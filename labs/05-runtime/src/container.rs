@@ -33,10 +33,11 @@ use process::{Lifetime, Startup, Steps};
 use rootfs::Layout;
 
 use crate::bundle::Bundle;
+use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
-use crate::{identity, mounts, seccomp};
+use crate::{hooks, identity, mounts, seccomp};
 
 /// The runtime's directory of containers (`--root`).
 pub const DEFAULT_ROOT: &str = "/run/dockyard";
@@ -50,6 +51,7 @@ pub const STEP_PIVOT: &str = "change the root";
 pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
 pub const STEP_SYSCTL: &str = "write the sysctls";
 pub const STEP_MASK: &str = "mask and protect paths";
+pub const STEP_CONSOLE: &str = "make the terminal and send it to the console socket";
 pub const STEP_LIMITS: &str = "set the rlimits";
 pub const STEP_SECCOMP: &str = "load the seccomp filter";
 pub const STEP_USER: &str = "become the user, with its capabilities";
@@ -105,6 +107,8 @@ pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     /// For the checks: fail this setup step on purpose.
     pub fail_at: Option<String>,
+    /// Where to send the pty's master (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// The cgroup of a plan, through lab 04's drivers.
@@ -167,6 +171,7 @@ pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> R
     let mut state = State::new(id, &bundle.dir, plan.annotations.clone());
     let made = (|| {
         state.save(&dir)?;
+        hooks::save(&dir, &plan.hooks)?;
         create_in(&dir, &plan, bundle, opts, &mut state)
     })();
     match made {
@@ -224,6 +229,7 @@ fn steps<'a>(
     plan: &'a Plan,
     joins: &'a [(OwnedFd, nix::sched::CloneFlags)],
     cgroup_plan: &'a cgroups::namespace::Plan,
+    console: Option<std::os::fd::RawFd>,
 ) -> Steps<'a> {
     let mut steps = Steps::new();
     steps
@@ -262,6 +268,12 @@ fn steps<'a>(
             } else {
                 mounts::mask_and_protect(plan)
             }
+        })
+        // After the mounts (the container's devpts) and before the user
+        // and capabilities change (TIOCSCTTY, the pty's owner).
+        .add(STEP_CONSOLE, move || match console {
+            Some(socket) => console::setup(socket),
+            None => Ok(()),
         })
         .add(STEP_LIMITS, || match &plan.identity {
             Some(identity) => identity::set_limits(identity),
@@ -302,6 +314,7 @@ pub fn step_names() -> Vec<&'static str> {
     names.extend([
         STEP_SYSCTL,
         STEP_MASK,
+        STEP_CONSOLE,
         STEP_LIMITS,
         STEP_SECCOMP,
         STEP_USER,

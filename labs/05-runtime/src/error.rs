@@ -31,6 +31,16 @@ pub enum Error {
     /// A state file that is not what this runtime wrote.
     #[error("the state file {path} is corrupt: {reason} (delete --force removes it)")]
     CorruptState { path: PathBuf, reason: String },
+    /// A hook of config.json failed (or ran past its timeout).
+    #[error("the {point} hook {path} failed: {reason}")]
+    Hook {
+        point: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    /// process.terminal and --console-socket do not fit together.
+    #[error("{0}")]
+    Console(&'static str),
     /// A file or directory of the runtime's own.
     #[error("cannot {what} {path}: {source}")]
     Io {

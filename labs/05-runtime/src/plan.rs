@@ -105,6 +105,10 @@ pub struct Plan {
     /// The cgroup's name below each hierarchy's top (no leading '/').
     pub cgroup_path: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// process.terminal: a pty for the process (see [`crate::console`]).
+    pub terminal: bool,
+    /// config.json's hooks (see [`crate::hooks`]).
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 fn c(path: impl AsRef<std::ffi::OsStr>) -> Result<CString, Error> {
@@ -170,8 +174,10 @@ impl Plan {
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            terminal: process.terminal() == Some(true),
+            hooks: spec.hooks().clone(),
         };
-        plan.mounts(spec)?;
+        let cgroup_at = plan.mounts(spec)?;
         if let Some(linux) = spec.linux() {
             for path in linux.masked_paths().iter().flatten() {
                 plan.masked.push(c(path)?);
@@ -228,10 +234,17 @@ impl Plan {
                 ));
             }
         }
+        if let Some(at) = cgroup_at.filter(|_| !plan.cgroupns) {
+            let binds = plan.cgroup_binds(&bundle.rootfs)?;
+            plan.mounts.splice(at..at, binds);
+        }
         Ok(plan)
     }
 
-    fn mounts(&mut self, spec: &Spec) -> Result<(), Error> {
+    /// config.json's mounts; returns where in the list the cgroup mount
+    /// was (it is made later: see [`Plan::cgroup_binds`]).
+    fn mounts(&mut self, spec: &Spec) -> Result<Option<usize>, Error> {
+        let mut cgroup_at = None;
         for (i, mount) in spec.mounts().iter().flatten().enumerate() {
             let at = |field: &str| format!("mounts[{i}].{field}");
             let destination = mount.destination();
@@ -264,8 +277,10 @@ impl Plan {
                 bind = Some(MsFlags::MS_BIND);
             }
             if typ == "cgroup" || typ == "cgroup2" {
-                // Lab 04 mounts the hierarchies, seen from the cgroup namespace.
+                // Lab 04 mounts the hierarchies, seen from the cgroup
+                // namespace; without one, binds take its place.
                 self.cgroup_mount = true;
+                cgroup_at.get_or_insert(self.mounts.len());
                 continue;
             }
             let source = mount.source().clone().unwrap_or_else(|| typ.clone().into());
@@ -303,7 +318,81 @@ impl Plan {
                 data: (!data.is_empty()).then(|| data.join(",")),
             });
         }
-        Ok(())
+        Ok(cgroup_at)
+    }
+
+    /// The cgroup mount without a cgroup namespace (Docker's default on a
+    /// cgroup v1 host): as runc does, the container's *own* cgroup
+    /// directories, bound read-only from the host — on v1 and hybrid a
+    /// tmpfs at /sys/fs/cgroup with one bind per hierarchy this runtime
+    /// manages, on v2 one bind at /sys/fs/cgroup. A cgroupfs mounted from
+    /// inside without a namespace would show the host's whole tree.
+    fn cgroup_binds(&self, rootfs: &Path) -> Result<Vec<MountPlan>, Error> {
+        let name = self.cgroup_path.as_deref().expect("set before");
+        let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+        let dirs = cgroups::manager::for_layout(&layout, name).dirs();
+        let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let on_the_way = |names: &[&str]| -> Result<Vec<(CString, CString)>, Error> {
+            let mut parent = std::path::PathBuf::from("/");
+            let mut dirs = Vec::new();
+            for name in names {
+                dirs.push((c(&parent)?, c(name)?));
+                parent.push(name);
+            }
+            Ok(dirs)
+        };
+        let bind = |source: &Path, names: &[&str]| -> Result<MountPlan, Error> {
+            Ok(MountPlan {
+                destination: c(Path::new("/").join(names.join("/")))?,
+                dirs: on_the_way(names)?,
+                source: c(source)?,
+                fstype: None,
+                bind: Some(MsFlags::MS_BIND),
+                file: false,
+                flags: ro,
+                propagation: MsFlags::empty(),
+                data: None,
+            })
+        };
+        if let cgroups::layout::Layout::V2 { .. } = layout {
+            return Ok(dirs
+                .first()
+                .map(|dir| bind(dir, &["sys", "fs", "cgroup"]))
+                .transpose()?
+                .into_iter()
+                .collect());
+        }
+        let mut plans = vec![MountPlan {
+            destination: c("/sys/fs/cgroup")?,
+            dirs: on_the_way(&["sys", "fs", "cgroup"])?,
+            source: c("tmpfs")?,
+            fstype: Some("tmpfs".into()),
+            bind: None,
+            file: false,
+            flags: MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            propagation: MsFlags::empty(),
+            data: Some("mode=755".into()),
+        }];
+        for dir in dirs {
+            // <hierarchy's mount point>/<name>: the hierarchy's own name.
+            let Some(hierarchy) = dir
+                .to_str()
+                .and_then(|d| d.strip_suffix(name))
+                .map(|d| Path::new(d.trim_end_matches('/')))
+                .and_then(Path::file_name)
+                .and_then(|n| n.to_str())
+            else {
+                continue;
+            };
+            plans.push(bind(&dir, &["sys", "fs", "cgroup", hierarchy])?);
+        }
+        // Last, the tmpfs read-only too (runc remounts it): a recursive
+        // bind of it onto itself — seen from here, before pivot_root, at its
+        // host path — with the binds in it, then remounted read-only.
+        let mut top = bind(&rootfs.join("sys/fs/cgroup"), &["sys", "fs", "cgroup"])?;
+        top.bind = Some(MsFlags::MS_BIND | MsFlags::MS_REC);
+        plans.push(top);
+        Ok(plans)
     }
 }
 

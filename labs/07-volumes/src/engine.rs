@@ -206,6 +206,7 @@ fn create_and_run(
             .fail_at
             .clone()
             .filter(|step| runtime::container::step_names().contains(&step.as_str())),
+        ..Default::default()
     };
     let pid = runtime::container::create(&root, &record.id, &bundle, &create)?;
     record.pid = Some(pid.as_raw());

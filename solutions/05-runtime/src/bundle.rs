@@ -101,27 +101,10 @@ pub fn check_supported(spec: &Spec) -> Result<Vec<String>, Error> {
         })
     };
     let mut warnings = Vec::new();
-    if spec
-        .hooks()
-        .as_ref()
-        .is_some_and(|h| *h != Default::default())
-    {
-        warnings.push(
-            "hooks are not run by dockyard-runtime (the book's lab 05 says why); \
-             a network set up by a hook will be missing"
-                .to_string(),
-        );
-    }
     if spec.domainname().as_ref().is_some_and(|d| !d.is_empty()) {
         return refuse("domainname", "only the hostname is set");
     }
     if let Some(process) = spec.process() {
-        if process.terminal() == Some(true) {
-            return refuse(
-                "process.terminal",
-                "a pty sent over --console-socket is not implemented yet; run without a terminal",
-            );
-        }
         if process.apparmor_profile().is_some() {
             warnings.push("process.apparmorProfile is not applied: no LSM labels".into());
         }
@@ -230,10 +213,29 @@ fn check_resources(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<(),
             }
         }
     }
-    if r.block_io()
-        .as_ref()
-        .is_some_and(|b| *b != Default::default())
-    {
+    // Docker always sends `blockIO: {"weight": 0}` (no weight: 0 is below
+    // the kernel's 10..1000); only a real limit is refused.
+    let block_io_set = r.block_io().as_ref().is_some_and(|b| {
+        b.weight().is_some_and(|w| w != 0)
+            || b.leaf_weight().is_some_and(|w| w != 0)
+            || [
+                b.weight_device().as_ref().is_some_and(|d| !d.is_empty()),
+                b.throttle_read_bps_device()
+                    .as_ref()
+                    .is_some_and(|d| !d.is_empty()),
+                b.throttle_write_bps_device()
+                    .as_ref()
+                    .is_some_and(|d| !d.is_empty()),
+                b.throttle_read_iops_device()
+                    .as_ref()
+                    .is_some_and(|d| !d.is_empty()),
+                b.throttle_write_iops_device()
+                    .as_ref()
+                    .is_some_and(|d| !d.is_empty()),
+            ]
+            .contains(&true)
+    });
+    if block_io_set {
         return refuse(
             "linux.resources.blockIO",
             "block I/O limits are not implemented",

@@ -33,10 +33,11 @@ use process::{Lifetime, Startup, Steps};
 use rootfs::Layout;
 
 use crate::bundle::Bundle;
+use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
-use crate::{identity, mounts, seccomp};
+use crate::{hooks, identity, mounts, seccomp};
 
 /// The runtime's directory of containers (`--root`).
 pub const DEFAULT_ROOT: &str = "/run/dockyard";
@@ -50,6 +51,7 @@ pub const STEP_PIVOT: &str = "change the root";
 pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
 pub const STEP_SYSCTL: &str = "write the sysctls";
 pub const STEP_MASK: &str = "mask and protect paths";
+pub const STEP_CONSOLE: &str = "make the terminal and send it to the console socket";
 pub const STEP_LIMITS: &str = "set the rlimits";
 pub const STEP_SECCOMP: &str = "load the seccomp filter";
 pub const STEP_USER: &str = "become the user, with its capabilities";
@@ -105,6 +107,8 @@ pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     /// For the checks: fail this setup step on purpose.
     pub fail_at: Option<String>,
+    /// Where to send the pty's master (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// The cgroup of a plan, through lab 04's drivers.
@@ -168,6 +172,7 @@ pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> R
     let mut state = State::new(id, &bundle.dir, plan.annotations.clone());
     let made = (|| {
         state.save(&dir)?;
+        hooks::save(&dir, &plan.hooks)?;
         create_in(&dir, &plan, bundle, opts, &mut state)
     })();
     match made {
@@ -219,6 +224,11 @@ fn create_in(
                 Ok((fd, *flag))
             })
             .collect::<Result<Vec<(OwnedFd, _)>, Error>>()?;
+    let console = if plan.terminal || opts.console_socket.is_some() {
+        console::connect(plan.terminal, opts.console_socket.as_deref())?
+    } else {
+        None
+    };
     let cgroup = cgroup_of(plan)?;
     // Recorded before it is made: a create killed in between leaves a
     // state that names it, so `delete --force` still removes it.
@@ -244,7 +254,8 @@ fn create_in(
         let detected = cgroups::layout::detect().map_err(cgroups::Error::from)?;
         cgroups::namespace::Plan::new(&detected, plan.cgroup_mount, plan.cgroupns)
     };
-    let steps = steps(&layout, plan, &joins, &cgroup_plan);
+    let console_fd = console.as_ref().map(ConsoleSocket::raw);
+    let steps = steps(&layout, plan, &joins, &cgroup_plan, console_fd);
     let mut parent_part = |pid: Pid| -> Result<(), namespaces::Error> {
         cgroup
             .add(pid)
@@ -254,7 +265,9 @@ fn create_in(
             fs::write(&path, score.to_string())
                 .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
         }
-        Ok(())
+        // 05.5: prestart, createRuntime, createContainer, before the child's setup.
+        hooks::on_create(plan.hooks.as_ref(), state, pid)
+            .map_err(|err| namespaces::Error::Parent(Box::new(err)))
     };
     let child =
         namespaces::spawn::spawn_with(&plan.command, &config, steps, &mut parent_part, startup)?;
@@ -302,6 +315,7 @@ fn steps<'a>(
     plan: &'a Plan,
     joins: &'a [(OwnedFd, nix::sched::CloneFlags)],
     cgroup_plan: &'a cgroups::namespace::Plan,
+    console: Option<std::os::fd::RawFd>,
 ) -> Steps<'a> {
     let mut steps = Steps::new();
     steps
@@ -340,6 +354,12 @@ fn steps<'a>(
             } else {
                 mounts::mask_and_protect(plan)
             }
+        })
+        // After the mounts (the container's devpts) and before the user
+        // and capabilities change (TIOCSCTTY, the pty's owner).
+        .add(STEP_CONSOLE, move || match console {
+            Some(socket) => console::setup(socket),
+            None => Ok(()),
         })
         .add(STEP_LIMITS, || match &plan.identity {
             Some(identity) => identity::set_limits(identity),
@@ -380,6 +400,7 @@ pub fn step_names() -> Vec<&'static str> {
     names.extend([
         STEP_SYSCTL,
         STEP_MASK,
+        STEP_CONSOLE,
         STEP_LIMITS,
         STEP_SECCOMP,
         STEP_USER,

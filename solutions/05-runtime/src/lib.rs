@@ -14,14 +14,18 @@
 //! | [`mounts`]     | config.json's mounts, masked and read-only paths, sysctls    | 05.3 |
 //! | [`identity`]   | rlimits, user and groups, the five capability sets, no_new_privs | 05.3 |
 //! | [`seccomp`]    | linux.seccomp compiled to BPF (`seccompiler`), loaded in the child | 05.4 |
+//! | [`hooks`]      | config.json's hooks, at the points the spec names          | 05.5 |
+//! | [`console`]    | process.terminal: a pty, its master sent to --console-socket | 05.6 |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
 //! | [`cli`]        | the command line real callers use                            |      |
 
 pub mod bundle;
 pub mod cli;
+pub mod console;
 pub mod container;
 pub mod error;
+pub mod hooks;
 pub mod identity;
 pub mod mounts;
 pub mod plan;

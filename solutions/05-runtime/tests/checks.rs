@@ -1100,3 +1100,431 @@ fn t05_4_open_by_handle_at_fails() {
     require_root(LAB);
     escape_fails("open_by_handle_at", "/probe handle /probe");
 }
+
+// ------------------------------------------------------- 05.5 hooks
+//
+// Each hook is the host's static busybox running a small `sh` script that
+// appends one line to a log: its name ($0, from `args`), a token from
+// `env`, its argv[0] and the environment it was exec'd with
+// (`/proc/$$/cmdline` and `environ`: `args[0]` is argv[0], `env` the whole
+// environment), the mount namespace it runs in, then the
+// state it read on stdin. The order of
+// the lines, the state in each, and the namespace say whether the runtime
+// ran it at the right point, in the right place, with the right input.
+
+/// The host's static busybox, or a failure that says what to install.
+fn host_busybox() -> PathBuf {
+    kit::rootfs::static_busybox().expect(
+        "the hooks' checks need a static busybox on the host: apt-get install busybox-static",
+    )
+}
+
+/// A hook that logs to `log` (a path where the hook runs) with `busybox`.
+fn logging_hook(busybox: &str, name: &str, log: &str, token: &str) -> Value {
+    let script = format!(
+        "{{ printf '%s %s %s %s ' \"$0\" \"$HOOK_TOKEN\" \
+         \"$({busybox} tr '\\000' , < /proc/$$/cmdline | {busybox} cut -d, -f1)+$({busybox} tr '\\000' , < /proc/$$/environ)\" \
+         \"$({busybox} readlink /proc/self/ns/mnt)\"; {busybox} cat; echo; }} >> {log}"
+    );
+    json!({
+        "path": busybox,
+        "args": ["sh", "-c", script, name],
+        "env": [format!("HOOK_TOKEN={token}")],
+        "timeout": 10
+    })
+}
+
+/// The log's lines: (name, token, argv[0]+environment, mount namespace, state).
+fn hook_lines(log: &Path) -> Vec<(String, String, String, String, Value)> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut parts = line.splitn(5, ' ');
+            let mut next = || parts.next().unwrap_or_default().to_string();
+            let (name, token, path, ns) = (next(), next(), next(), next());
+            let state = serde_json::from_str(&next()).unwrap_or(Value::Null);
+            (name, token, path, ns, state)
+        })
+        .collect()
+}
+
+#[test]
+fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
+    require_root(LAB);
+    let busybox = host_busybox().display().to_string();
+    let token = random::token(10);
+    let mut config = minimal_config(&["/probe", "sleep", "30"]);
+    let setup_dir = tempfile::tempdir().unwrap();
+    let log = setup_dir.path().join("hooks.log");
+    let log_s = log.display().to_string();
+    let host_hook = |name: &str| logging_hook(&busybox, name, &log_s, &token);
+    // startContainer runs after pivot_root: its path and log are the container's.
+    let start_hook = logging_hook("/bin/busybox", "startContainer", "/hooks.log", &token);
+    config["hooks"] = json!({
+        "prestart": [host_hook("prestart")],
+        "createRuntime": [host_hook("createRuntime1"), host_hook("createRuntime2")],
+        "createContainer": [host_hook("createContainer")],
+        "startContainer": [start_hook],
+        "poststart": [host_hook("poststart")],
+        "poststop": [host_hook("poststop")],
+    });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    let our_ns = fs::read_link("/proc/self/ns/mnt")
+        .unwrap()
+        .display()
+        .to_string();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    let their_ns = fs::read_link(format!("/proc/{pid}/ns/mnt"))
+        .unwrap()
+        .display()
+        .to_string();
+    let lines = hook_lines(&log);
+    let names: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "prestart",
+            "createRuntime1",
+            "createRuntime2",
+            "createContainer"
+        ],
+        "after create, the hooks that ran (in this order) should be prestart, then createRuntime's in config order, then createContainer; the log is {:?}",
+        fs::read_to_string(&log).unwrap_or_default()
+    );
+    for (name, got_token, environ, ns, state) in &lines {
+        assert_eq!(got_token, &token, "{name}: `env` was not its environment");
+        assert_eq!(
+            environ,
+            &format!("sh+HOOK_TOKEN={token},"),
+            "{name} got argv[0]+environment {environ:?}: `args[0]` (sh) must be argv[0], and `env` the hook's whole environment"
+        );
+        assert_eq!(state["status"], "creating", "{name} read the state {state}");
+        assert_eq!(state["id"], id.as_str(), "{name} read the state {state}");
+        assert_eq!(
+            state["pid"], pid,
+            "{name} read the state {state}: the pid is the container's"
+        );
+        assert_eq!(
+            state["bundle"],
+            setup.bundle.display().to_string(),
+            "{name} read the state {state}"
+        );
+        let expected = if name == "createContainer" {
+            &their_ns
+        } else {
+            &our_ns
+        };
+        assert_eq!(
+            ns, expected,
+            "{name} ran in the mount namespace {ns}; the runtime's is {our_ns}, the container's {their_ns}"
+        );
+    }
+    let inside = setup.bundle.join("rootfs/hooks.log");
+    assert!(!inside.exists(), "startContainer ran before start");
+    setup.rt(&["start", &id]).ok("start");
+    let start = hook_lines(&inside);
+    assert_eq!(
+        start.len(),
+        1,
+        "startContainer did not run (once) in the container on start: {start:?}"
+    );
+    assert_eq!(
+        start[0].4["status"], "created",
+        "startContainer read {}",
+        start[0].4
+    );
+    // Its log is the container's /hooks.log: it ran in the container's mount namespace.
+    assert_eq!(start[0].4["pid"], pid, "startContainer read {}", start[0].4);
+    let lines = hook_lines(&log);
+    assert_eq!(
+        lines.len(),
+        5,
+        "poststart did not run (once) on start: {lines:?}"
+    );
+    assert_eq!(lines[4].0, "poststart");
+    assert_eq!(
+        lines[4].4["status"], "running",
+        "poststart read {}",
+        lines[4].4
+    );
+    setup.rt(&["kill", &id, "KILL"]).ok("kill");
+    setup.await_status(&id, "stopped", "the container did not die of SIGKILL");
+    setup.reap(pid);
+    setup.rt(&["delete", &id]).ok("delete");
+    let lines = hook_lines(&log);
+    assert_eq!(
+        lines.len(),
+        6,
+        "poststop did not run (once) on delete: {lines:?}"
+    );
+    assert_eq!(lines[5].0, "poststop");
+    assert_eq!(
+        lines[5].4["status"], "stopped",
+        "poststop read {}",
+        lines[5].4
+    );
+    assert_eq!(lines[5].4["id"], id.as_str());
+}
+
+#[test]
+fn t05_5_a_failing_create_hook_stops_create_and_leaves_nothing() {
+    require_root(LAB);
+    let busybox = host_busybox().display().to_string();
+    let point = ["prestart", "createRuntime", "createContainer"][fastrand::usize(0..3)];
+    let word = random::token(8);
+    let code = random::int(2..=90);
+    let mut config = minimal_config(&["/probe", "true"]);
+    config["hooks"] = json!({
+        point: [{
+            "path": busybox,
+            "args": ["sh", "-c", format!("echo {word} >&2; exit {code}")]
+        }]
+    });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    let ran = setup.create(&id);
+    assert_ne!(
+        ran.code,
+        Some(0),
+        "create succeeded although its {point} hook exited {code}"
+    );
+    for needle in [point, &word, &code.to_string()] {
+        assert!(
+            ran.stderr.contains(needle),
+            "the error should name the hook's point, what it said and its exit code ({needle}): {:?}",
+            ran.stderr
+        );
+    }
+    assert!(
+        !setup.root.join(&id).exists(),
+        "a failed create leaves {}",
+        setup.root.join(&id).display()
+    );
+    // The leak guard (when `setup` drops) proves no process, cgroup or mount is left.
+}
+
+#[test]
+fn t05_5_a_hook_past_its_timeout_is_killed_with_a_clear_error() {
+    require_root(LAB);
+    let busybox = host_busybox().display().to_string();
+    let mut config = minimal_config(&["/probe", "true"]);
+    // `sleep` is a child of the hook's shell: killing the shell alone
+    // would leave it behind, and the leak guard would see it.
+    config["hooks"] = json!({
+        "createRuntime": [{
+            "path": busybox,
+            "args": ["sh", "-c", format!("{busybox} sleep 60; echo done")],
+            "timeout": 1
+        }]
+    });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    let started = Instant::now();
+    let ran = setup.create(&id);
+    assert_ne!(
+        ran.code,
+        Some(0),
+        "create succeeded although its hook ran past its timeout"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "create took {:?}: a hook's timeout of 1s was not enforced",
+        started.elapsed()
+    );
+    assert!(
+        ran.stderr.contains("timeout"),
+        "the error should say the hook ran past its timeout: {:?}",
+        ran.stderr
+    );
+    assert!(
+        !setup.root.join(&id).exists(),
+        "a failed create leaves its directory"
+    );
+}
+
+#[test]
+fn t05_5_poststart_and_poststop_failures_are_warnings() {
+    require_root(LAB);
+    let busybox = host_busybox().display().to_string();
+    let mut config = minimal_config(&["/probe", "exit", "0"]);
+    let word = random::token(8);
+    let failing = json!([{
+        "path": busybox,
+        "args": ["sh", "-c", format!("echo {word} >&2; exit 1")]
+    }]);
+    config["hooks"] = json!({ "poststart": failing, "poststop": failing });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    let ran = setup.rt(&["start", &id]);
+    ran.ok("start (a failing poststart hook is only a warning)");
+    assert!(
+        ran.stderr.contains("poststart") && ran.stderr.contains(&word),
+        "start should warn that the poststart hook failed: {:?}",
+        ran.stderr
+    );
+    setup.await_status(&id, "stopped", "the container did not exit");
+    setup.reap(pid);
+    let ran = setup.rt(&["delete", &id]);
+    ran.ok("delete (a failing poststop hook is only a warning)");
+    assert!(
+        ran.stderr.contains("poststop") && ran.stderr.contains(&word),
+        "delete should warn that the poststop hook failed: {:?}",
+        ran.stderr
+    );
+    assert!(
+        !setup.root.join(&id).exists(),
+        "delete leaves the container's directory"
+    );
+}
+
+// ------------------------------------------------- 05.6 the terminal
+
+/// A config whose process has a terminal, with the container's own devpts.
+fn terminal_config(args: &[&str]) -> Value {
+    let mut config = minimal_config(args);
+    config["process"]["terminal"] = json!(true);
+    config["mounts"] = json!([{
+        "destination": "/dev/pts",
+        "type": "devpts",
+        "source": "devpts",
+        "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+    }]);
+    config
+}
+
+/// Receive one fd sent with SCM_RIGHTS on a connection to `listener`.
+fn receive_fd(listener: &std::os::unix::net::UnixListener) -> Option<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    listener.set_nonblocking(true).ok()?;
+    let deadline = Instant::now() + DEADLINE;
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return None,
+        }
+    };
+    stream.set_nonblocking(false).ok()?;
+    stream.set_read_timeout(Some(DEADLINE)).ok()?;
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .ok()?;
+    for cmsg in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: the kernel just installed this fd in our table.
+            return fds
+                .first()
+                .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(*fd) });
+        }
+    }
+    None
+}
+
+#[test]
+fn t05_6_the_pty_master_comes_over_the_console_socket() {
+    require_root(LAB);
+    let setup = Setup::new(&terminal_config(&["/probe", "report"]));
+    let socket = setup.check.dir().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let id = random_id();
+    let socket_s = socket.display().to_string();
+    let bundle = setup.bundle.display().to_string();
+    setup
+        .rt(&[
+            "create",
+            "--bundle",
+            &bundle,
+            "--console-socket",
+            &socket_s,
+            &id,
+        ])
+        .ok("create --console-socket");
+    let master = receive_fd(&listener)
+        .expect("create returned but no fd came over the console socket (SCM_RIGHTS)");
+    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    setup.rt(&["start", &id]).ok("start");
+    // Read the probe's report through the master: its output goes to the slave.
+    let mut text = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    let report = loop {
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&master),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+        let mut buf = [0u8; 8192];
+        // EIO once the slave's last holder is gone.
+        match nix::unistd::read(&master, &mut buf) {
+            Ok(n) if n > 0 => text.extend_from_slice(&buf[..n]),
+            _ => {}
+        }
+        let seen = String::from_utf8_lossy(&text).into_owned();
+        if let Some(report) = seen
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+            .next()
+        {
+            break report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no report came through the pty's master within {DEADLINE:?}; it read {seen:?}"
+        );
+    };
+    let tty = &report["terminal"];
+    assert_eq!(
+        tty["stdin"], true,
+        "the probe's stdin is not the pty: {tty}"
+    );
+    assert_eq!(
+        tty["stdout"], true,
+        "the probe's stdout is not the pty: {tty}"
+    );
+    assert_eq!(
+        tty["controlling"], true,
+        "the pty is not the probe's controlling terminal (setsid, then TIOCSCTTY): {tty}"
+    );
+    assert_eq!(
+        tty["session_leader"], true,
+        "the probe does not lead its session: {tty}"
+    );
+    drop(master);
+    setup.await_status(&id, "stopped", "the probe did not exit");
+    setup.reap(pid);
+    setup.rt(&["delete", &id]).ok("delete");
+}
+
+#[test]
+fn t05_6_a_terminal_without_a_console_socket_is_a_clear_error() {
+    require_root(LAB);
+    let setup = Setup::new(&terminal_config(&["/probe", "true"]));
+    let id = random_id();
+    let ran = setup.create(&id);
+    assert_ne!(
+        ran.code,
+        Some(0),
+        "process.terminal without --console-socket was accepted"
+    );
+    assert!(
+        ran.stderr.contains("--console-socket"),
+        "the error should say that --console-socket is needed: {:?}",
+        ran.stderr
+    );
+    assert!(
+        !setup.root.join(&id).exists(),
+        "a refused create leaves its directory"
+    );
+}

@@ -28,6 +28,7 @@ mod report;
 mod signals;
 mod sys;
 mod tcp;
+mod terminal;
 
 use std::process::ExitCode;
 use std::str::FromStr;

@@ -3,7 +3,7 @@
 //! in their modules (mounts, cgroup, net, caps, ns, procs, fds, ipc); the
 //! plain process facts (ids, environment, limits) are read here.
 
-use crate::{caps, cgroup, fds, ipc, mounts, net, ns, out, procs, sys};
+use crate::{caps, cgroup, fds, ipc, mounts, net, ns, out, procs, sys, terminal};
 use serde_json::{Map, Value, json};
 
 /// Prints the report and returns exit code 0.
@@ -37,6 +37,7 @@ fn collect() -> Value {
         "processes": procs::pids(),
         // SAFETY: isatty only looks at the file descriptor.
         "tty": unsafe { libc::isatty(0) } == 1,
+        "terminal": terminal::terminal(),
     });
     if let (Value::Object(fields), Value::Object(more)) = (&mut report, rest) {
         fields.extend(more);
