@@ -4,7 +4,7 @@
 //! dockyard-06 [--root DIR] run --lower DIR… [--name ID] [--keep] [--hostname H] -- CMD…
 //! dockyard-06 [--root DIR] create --lower DIR… ID      mount a layer; print its rootfs
 //! dockyard-06 [--root DIR] rm ID                       unmount, remove the upper
-//! dockyard-06 [--root DIR] diff ID [-o FILE] [--gzip] [--mtime N]
+//! dockyard-06 [--root DIR] diff ID|--upper DIR [-o FILE] [--gzip] [--mtime N] [--id-shift N]
 //! ```
 //!
 //! `--lower` is given bottom-first, base layer first, as a manifest lists
@@ -85,7 +85,15 @@ pub enum Commands {
     Rm { id: String },
     /// Write the changes of a layer's upper as a layer tarball; print its digests (JSON).
     Diff {
-        id: String,
+        /// The layer (or give its upper directory with --upper).
+        #[arg(required_unless_present = "upper")]
+        id: Option<String>,
+        /// An upper directory, instead of a layer's id.
+        #[arg(long, conflicts_with = "id")]
+        upper: Option<PathBuf>,
+        /// The upper was mounted with userxattr (with --upper).
+        #[arg(long)]
+        userxattr: bool,
         /// Write the tarball here (default: nowhere, digests only).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -154,24 +162,33 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
         }
         Commands::Diff {
             id,
+            upper,
+            userxattr,
             output,
             gzip,
             mtime,
             id_shift,
         } => {
-            let layer = RwLayer::open(&layers, id)?;
+            let (upper, userxattr) = match (id, upper) {
+                (Some(id), _) => {
+                    let layer = RwLayer::open(&layers, id)?;
+                    (layer.upper(), layer.userxattr)
+                }
+                (None, Some(upper)) => (upper.clone(), *userxattr),
+                (None, None) => unreachable!("clap requires one"),
+            };
             let opts = DiffOptions {
                 gzip: *gzip,
-                userxattr: layer.userxattr,
+                userxattr,
                 mtime: *mtime,
                 id_shift: *id_shift,
             };
             let digests = match output {
                 Some(path) => {
                     let file = std::fs::File::create(path).map_err(Error::io("create", path))?;
-                    diff(&layer.upper(), std::io::BufWriter::new(file), &opts)?
+                    diff(&upper, std::io::BufWriter::new(file), &opts)?
                 }
-                None => diff(&layer.upper(), std::io::sink(), &opts)?,
+                None => diff(&upper, std::io::sink(), &opts)?,
             };
             let text = serde_json::to_string(&digests).expect("json");
             let _ = writeln!(std::io::stdout(), "{text}");
