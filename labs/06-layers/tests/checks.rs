@@ -256,6 +256,7 @@ fn t06_1_the_mount_data_lists_lowers_top_first_then_upper_and_work() {
         upper: &upper,
         work: &work,
         userxattr: false,
+        volatile: false,
     };
     let data = overlay::mount_data(&dirs).expect("mount_data");
     let top_first: Vec<String> = lowers
@@ -284,6 +285,15 @@ fn t06_1_the_mount_data_lists_lowers_top_first_then_upper_and_work() {
     assert!(
         rootless.split(',').any(|o| o == "userxattr"),
         "with userxattr the options must say so: {rootless:?}"
+    );
+    let volatile = overlay::mount_data(&Dirs {
+        volatile: true,
+        ..dirs
+    })
+    .expect("mount_data with volatile");
+    assert!(
+        volatile.split(',').any(|o| o == "volatile"),
+        "with volatile the options must say so: {volatile:?}"
     );
     // A path overlay's parser would split must be refused, not mangled.
     for bad in [",", ":"] {
@@ -325,6 +335,7 @@ fn t06_1_the_top_layer_wins_and_writes_go_to_the_upper_only() {
         upper: &upper,
         work: &work,
         userxattr: false,
+        volatile: false,
     };
     overlay::mount_legacy(&dirs, &merged).expect("mount the overlay");
     let _mounted = Mounted(merged.clone());
