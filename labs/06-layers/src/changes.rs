@@ -145,3 +145,27 @@ fn walk(upper: &Path, rel: &Path, userxattr: bool, found: &mut Vec<Change>) -> R
     }
     Ok(())
 }
+
+/// Make `path` a whiteout, as overlay reads one in a *lower* layer: what a
+/// layer tarball's `.wh.NAME` becomes when the layer is unpacked into a
+/// directory to be used as a lower (lab 08). Needs `CAP_MKNOD`.
+pub fn make_whiteout(path: &Path) -> Result<(), Error> {
+    use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+    mknod(path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))
+        .map_err(Error::sys("make a whiteout at", path))
+}
+
+/// Mark the directory `dir` opaque for overlay (`trusted.overlay.opaque`,
+/// or `user.overlay.opaque` for a mount with `userxattr`): what a layer
+/// tarball's `DIR/.wh..wh..opq` becomes when the layer is unpacked.
+pub fn make_opaque(dir: &Path, userxattr: bool) -> Result<(), Error> {
+    let cpath = CString::new(dir.as_os_str().as_bytes()).expect("no NUL in a path");
+    let name = format!("{}opaque", xattr_prefix(userxattr));
+    let cname = CString::new(name).expect("no NUL in an xattr name");
+    // SAFETY: valid C strings and a one-byte value of the length given.
+    let rc = unsafe { libc::lsetxattr(cpath.as_ptr(), cname.as_ptr(), b"y".as_ptr().cast(), 1, 0) };
+    if rc != 0 {
+        return Err(Error::sys("mark opaque", dir)(nix::errno::Errno::last()));
+    }
+    Ok(())
+}

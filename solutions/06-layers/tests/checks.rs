@@ -872,6 +872,68 @@ fn t06_4_a_rootless_overlay_keeps_its_marks_in_user_xattrs() {
     setup.rm(&id);
 }
 
+#[test]
+fn t06_4_an_unpacked_layers_whiteouts_and_opaque_dirs_hide_the_lower_files() {
+    require_root(LAB);
+    let setup = Setup::new();
+    let (gone, dir, kept) = (random::token(8), random::token(8), random::token(8));
+    let bottom = setup.layer(
+        "bottom",
+        &[
+            (&format!("etc/{gone}"), "old"),
+            (&format!("srv/{dir}/{kept}"), "old"),
+        ],
+    );
+    // A layer as lab 08 unpacks one: `.wh.NAME` and `.wh..wh..opq` become
+    // overlay's marks.
+    let top = setup.layer("top", &[(&format!("srv/{dir}/new"), "new")]);
+    fs::create_dir_all(top.join("etc")).unwrap();
+    changes::make_whiteout(&top.join("etc").join(&gone)).expect("make_whiteout");
+    changes::make_opaque(&top.join("srv").join(&dir), false).expect("make_opaque");
+    let found: BTreeMap<PathBuf, Kind> = changes::changes(&top, false)
+        .expect("changes of the unpacked layer")
+        .into_iter()
+        .map(|c| (c.path, c.kind))
+        .collect();
+    assert_eq!(
+        found.get(&Path::new("etc").join(&gone)),
+        Some(&Kind::Whiteout)
+    );
+    assert_eq!(
+        found.get(&Path::new("srv").join(&dir)),
+        Some(&Kind::Dir { opaque: true })
+    );
+    let out = setup.run_any(
+        &[&setup.base, &bottom, &top],
+        None,
+        &[
+            "ls",
+            &format!("/srv/{dir}"),
+            "then",
+            "cat",
+            &format!("/etc/{gone}"),
+        ],
+    );
+    let lines = out.json_lines();
+    let names: Vec<&str> = lines
+        .first()
+        .and_then(|l| l["entries"].as_array())
+        .map(|e| e.iter().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        ["new"],
+        "an opaque directory in a higher layer hides the lower's entries\n{}",
+        out.describe()
+    );
+    assert_eq!(
+        lines.get(1).map(|l| l["errno"].clone()),
+        Some(json!(libc::ENOENT)),
+        "a whiteout in a higher layer hides the lower's file\n{}",
+        out.describe()
+    );
+}
+
 // ------------------------------------------------------------- 06.5
 
 /// An upper made by hand, the same on every kernel.
