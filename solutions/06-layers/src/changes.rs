@@ -133,7 +133,10 @@ pub fn classify(path: &Path, meta: &Metadata, userxattr: bool) -> Result<Kind, E
         });
     }
     if kind.is_file() {
-        if xattr(path, &format!("{prefix}metacopy"))?.is_some() {
+        // A metacopy file has no data of its own (its size, no blocks):
+        // only such a file needs the extra system call.
+        let dataless = meta.len() > 0 && meta.blocks() == 0;
+        if dataless && xattr(path, &format!("{prefix}metacopy"))?.is_some() {
             return Err(refuse("metacopy"));
         }
         return Ok(Kind::File);

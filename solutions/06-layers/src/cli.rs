@@ -192,7 +192,11 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             let digests = match output {
                 Some(path) => {
                     let file = std::fs::File::create(path).map_err(Error::io("create", path))?;
-                    diff(&upper, std::io::BufWriter::new(file), &opts)?
+                    diff(
+                        &upper,
+                        std::io::BufWriter::with_capacity(1 << 18, file),
+                        &opts,
+                    )?
                 }
                 None => diff(&upper, std::io::sink(), &opts)?,
             };

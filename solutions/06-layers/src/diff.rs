@@ -36,7 +36,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -207,7 +207,8 @@ fn append<W: Write>(
             }
             header.set_entry_type(EntryType::Regular);
             header.set_size(meta.len());
-            let file = fs::File::open(&full).map_err(err)?;
+            // No more than the size in the header, even if the file grew.
+            let file = fs::File::open(&full).map_err(err)?.take(meta.len());
             tar.append_data(&mut header, &change.path, file)
                 .map_err(err)
         }
