@@ -71,7 +71,9 @@ pub enum ParseErrorKind {
     FlagValue(String),
     #[error("--{0} given twice")]
     DuplicateFlag(String),
-    #[error("{0} does not accept flags (RUN --mount, --network, --security are not supported)")]
+    #[error(
+        "RUN {0}: RUN's flags (--mount, --network, --security) are not supported by this builder"
+    )]
     RunFlag(String),
     #[error("when using JSON array syntax, arrays must be comprised of strings only")]
     NotStringArray,

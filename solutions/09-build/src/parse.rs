@@ -393,7 +393,7 @@ fn arguments(
             {
                 return Err(ParseError::new(
                     line.pos_at(*at),
-                    Kind::RunFlag((*word).to_owned()),
+                    Kind::RunFlag(word.split('=').next().unwrap_or(word).to_owned()),
                 ));
             }
             let command = command(line, keyword, rest, rest_at)?;
