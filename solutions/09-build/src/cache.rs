@@ -81,7 +81,7 @@ pub fn sources_digest(
 /// sources for COPY/ADD.
 // ANCHOR: step_key
 pub fn step_key(parent: &Digest, step: &Step, sources: Option<&Digest>) -> Digest {
-    // TASK 09.6: parent key + substituted op (canonical JSON) + the sources' digest
+    // TASK 09.6: parent + substituted op as JSON + sources digest
     let mut hasher = Sha256::new();
     hasher.update(parent.0);
     let op = serde_json::to_vec(&step.op).expect("an Op always serializes");

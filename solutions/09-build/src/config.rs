@@ -150,7 +150,7 @@ impl StageConfig {
     /// Apply ENTRYPOINT or CMD.
     // ANCHOR: entrypoint_cmd
     pub fn command(&mut self, op: &Op) {
-        // TASK 09.7: store with the shell form wrapped; ENTRYPOINT clears a CMD this stage did not set
+        // TASK 09.7: store shell form wrapped; ENTRYPOINT clears a CMD not set here
         match op {
             Op::Cmd(command) => {
                 self.config.cmd = Some(with_shell(command));
@@ -279,7 +279,7 @@ pub fn argv(
     entrypoint: Option<Vec<String>>,
     args: &[String],
 ) -> Result<Vec<String>, Error> {
-    // TASK 09.7: entrypoint ++ cmd; run args replace Cmd; --entrypoint replaces Entrypoint and clears Cmd
+    // TASK 09.7: Entrypoint ++ Cmd; args replace Cmd; --entrypoint clears Cmd
     let (entrypoint, cmd) = match entrypoint {
         Some(e) => (e, args.to_vec()),
         None => {

@@ -140,7 +140,7 @@ pub fn entry_identity(root: &Path, rel: &str) -> Result<Vec<u8>, ContextError> {
     use std::os::unix::fs::PermissionsExt;
     let full = root.join(rel);
     let meta = fs::symlink_metadata(&full).map_err(ContextError::io("stat", &full))?;
-    // TASK 09.6: path, kind, mode & 0o7777, and the content's digest or the link's target — no times, no owner
+    // TASK 09.6: path, kind, mode bits, content digest or link target; no times
     let (kind, content) = if meta.file_type().is_symlink() {
         let target = fs::read_link(&full).map_err(ContextError::io("read the link", &full))?;
         (

@@ -167,7 +167,7 @@ impl Pattern {
 /// Backtracking match of `tokens` against all of `path`.
 // ANCHOR: matches_at
 fn matches_at(tokens: &[Token], path: &[char]) -> bool {
-    // TASK 09.5: * and ? never cross '/'; ** spans directories; a class; the whole path
+    // TASK 09.5: * ? never cross /; ** spans dirs; classes; whole path
     let Some((token, rest)) = tokens.split_first() else {
         return path.is_empty();
     };
@@ -238,7 +238,7 @@ impl Matcher {
     /// left out of the build context.
     // ANCHOR: excluded
     pub fn excluded(&self, path: &str) -> bool {
-        // TASK 09.5: the path or a parent matches; the last matching pattern decides
+        // TASK 09.5: path or a parent matches; the last match decides
         let parents: Vec<&str> = match path.rfind('/') {
             Some(i) => path[..i].split('/').collect(),
             None => Vec::new(),

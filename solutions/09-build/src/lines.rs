@@ -121,7 +121,7 @@ pub fn logical_lines(source: &str) -> Result<(Directives, Vec<Line>), ParseError
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
-    // TASK 09.1: directives at the top; skip comments and blanks; join continuations as BuildKit does
+    // TASK 09.1: directives first; skip comments, blanks; join continuations
     let mut directives = Directives::default();
     let mut seen: Vec<String> = Vec::new();
     let mut at_top = true;

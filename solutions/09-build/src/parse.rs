@@ -212,7 +212,7 @@ fn flag(flags: &[(String, String)], name: &str) -> Option<String> {
 /// all (then it is shell form), an error if it is one of other things.
 // ANCHOR: json_array
 pub fn json_array(text: &str) -> Result<Option<Vec<String>>, Kind> {
-    // TASK 09.2: exec form only if the text is a valid JSON array; of strings only
+    // TASK 09.2: exec form only for a valid JSON array of strings
     let text = text.trim_start();
     if !text.starts_with('[') {
         return Ok(None);
@@ -354,7 +354,7 @@ fn arguments(
     let text = line.text.as_str();
     let rest = text[rest_at..].trim_end();
     let start = line.start();
-    // TASK 09.2: one instruction from its keyword and arguments (forms, flags, pairs)
+    // TASK 09.2: the instruction from its keyword and arguments
     let words = split_ws(rest, rest_at);
     let upper = keyword.to_ascii_uppercase();
     let instruction = match upper.as_str() {

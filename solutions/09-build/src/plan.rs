@@ -160,7 +160,7 @@ pub fn arg_value(
     build_args: &BTreeMap<String, String>,
     globals: &BTreeMap<String, Option<String>>,
 ) -> Option<String> {
-    // TASK 09.4: a --build-arg wins, then the default; no default: the global's value
+    // TASK 09.4: --build-arg, else the default, else the global
     if let Some(value) = build_args.get(name) {
         return Some(value.clone());
     }

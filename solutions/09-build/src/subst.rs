@@ -162,7 +162,7 @@ impl Lexer<'_> {
     /// After a `$`.
     // ANCHOR: dollar
     fn dollar(&mut self) -> Result<String, SubstError> {
-        // TASK 09.3: $NAME, ${NAME}, ${NAME:-word} ${NAME-word} ${NAME:+word} ${NAME+word}
+        // TASK 09.3: $NAME, braced names, and the modifiers :- - :+ +
         match self.peek() {
             Some('{') => {
                 self.next();

@@ -1,0 +1,157 @@
+//! `dockyard-09 parse` and `dockyard-09 plan`: the parser's tree, and the
+//! steps a build would run with their cache keys. There is no `build`
+//! command yet: it needs labs 06 (overlay and diff) and 08 (image store).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::cache::keys;
+use crate::config::{StageConfig, rfc3339};
+use crate::context::Context;
+use crate::error::Error;
+use crate::output;
+use crate::plan::{BuildOptions, Plan, plan};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dockyard",
+    about = "Lab 09: a Containerfile, parsed and planned"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Print the syntax tree of a Containerfile as JSON.
+    Parse {
+        /// The Containerfile.
+        #[arg(short = 'f', long = "file", default_value = "Containerfile")]
+        file: PathBuf,
+    },
+    /// Print the steps a build of CONTEXT would run, each with its cache key.
+    Plan {
+        /// The Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// NAME=VALUE for an ARG.
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Plan up to this stage.
+        #[arg(long)]
+        target: Option<String>,
+        /// Also print the target stage's image config and history (JSON),
+        /// dated SOURCE_DATE_EPOCH (default 0). A base image's own config
+        /// is not known yet (lab 08).
+        #[arg(long)]
+        config: bool,
+        context: PathBuf,
+    },
+}
+
+/// Run the command; the exit code.
+pub fn main(cli: Cli) -> i32 {
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("dockyard: {e}");
+            1
+        }
+    }
+}
+
+fn read(path: &PathBuf) -> Result<String, Error> {
+    fs::read_to_string(path)
+        .map_err(|e| Error::Context(crate::error::ContextError::io("read", path)(e)))
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Cmd::Parse { file } => {
+            let tree = crate::parse(&read(&file)?)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tree).expect("the tree serializes")
+            );
+        }
+        Cmd::Plan {
+            file,
+            build_args,
+            target,
+            config,
+            context,
+        } => {
+            let file = file.unwrap_or_else(|| {
+                let containerfile = context.join("Containerfile");
+                if containerfile.exists() {
+                    containerfile
+                } else {
+                    context.join("Dockerfile")
+                }
+            });
+            let mut args = BTreeMap::new();
+            for arg in build_args {
+                // `--build-arg NAME` alone takes NAME from the environment, as Docker does.
+                match arg.split_once('=') {
+                    Some((k, v)) => args.insert(k.to_owned(), v.to_owned()),
+                    None => std::env::var(&arg).ok().and_then(|v| args.insert(arg, v)),
+                };
+            }
+            let tree = crate::parse(&read(&file)?)?;
+            let options = BuildOptions {
+                build_args: args,
+                target,
+            };
+            let planned = plan(&tree, &options)?;
+            let ctx = Context::open(&context, Some(&file))?;
+            let keys = keys(&planned, &ctx)?;
+            print_plan(&planned, &keys);
+            if !planned.unused_args.is_empty() {
+                eprintln!(
+                    "[Warning] One or more build-args {:?} were not consumed",
+                    planned.unused_args
+                );
+            }
+            if config {
+                let epoch = std::env::var("SOURCE_DATE_EPOCH")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let created = rfc3339(epoch);
+                let mut stage_config = StageConfig::default();
+                for step in &planned.stages[planned.target].steps {
+                    stage_config.apply(&step.op, &created);
+                }
+                let json = serde_json::json!({
+                    "config": stage_config.config,
+                    "history": stage_config.history,
+                });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).expect("serializes")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &Plan, keys: &[Vec<crate::cache::Digest>]) {
+    let mut n = 0;
+    for &index in &plan.order {
+        let stage = &plan.stages[index];
+        let m = stage.steps.len() + 1;
+        let texts =
+            std::iter::once(stage.text.as_str()).chain(stage.steps.iter().map(|s| s.text.as_str()));
+        for (k, (text, key)) in texts.zip(&keys[index]).enumerate() {
+            n += 1;
+            let label = output::label(stage.name.as_deref(), index, plan.stages.len(), k + 1, m);
+            println!("{}", output::step(n, &label, text));
+            println!("#{n} key {key}");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Lab 09 — build: from a Containerfile to the steps of a build.
+//!
+//! `docker build` reads a Containerfile (a Dockerfile), plans its stages,
+//! and runs each step — or skips it when the build cache holds a step
+//! with the same *key*. This crate is that front half: the parser, ARG
+//! and ENV scoping, `.dockerignore` and the context, the cache keys, and
+//! what each instruction does to the image config (ENTRYPOINT/CMD as
+//! Docker runs them, history entries).
+//!
+//! Not here yet: the builder proper — RUN in the lab-05 runtime on a
+//! lab-06 overlay, each step's diff a layer, the image committed to the
+//! lab-08 store. It needs those labs' APIs.
+//!
+//! | module        | concept                                                  | task |
+//! |---------------|----------------------------------------------------------|------|
+//! | [`lines`]     | parser directives, comments, continuation lines          | 09.1 |
+//! | [`parse`]     | typed instructions: exec/shell forms, flags, pairs       | 09.2 |
+//! | [`subst`]     | `$VAR`, `${VAR:-x}`, `${VAR:+x}`, quotes, escapes         | 09.3 |
+//! | [`plan`]      | stages, ARG/ENV scoping, `--build-arg`, `--target`       | 09.4 |
+//! | [`ignore`]    | `.dockerignore` with Docker's semantics                  | 09.5 |
+//! | [`context`], [`cache`] | the build context; cache keys (content, not mtimes) | 09.6 |
+//! | [`config`]    | ENTRYPOINT/CMD, the image config, history entries        | 09.7 |
+//! | [`ast`]       | the syntax tree                                          |      |
+//! | [`output`]    | `docker build`'s progress lines                          |      |
+//! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
+
+pub mod ast;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod ignore;
+pub mod lines;
+pub mod output;
+pub mod parse;
+pub mod plan;
+pub mod subst;
+
+pub use error::{Error, ParseError, PlanError, Pos};
+pub use parse::parse;
+pub use plan::{BuildOptions, plan};
