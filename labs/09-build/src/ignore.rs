@@ -17,9 +17,11 @@
 //! - **Order matters: the last pattern that matches decides.** `*.md`
 //!   then `!README.md` keeps README.md; the other way round excludes it.
 //!
-//! No crate on crates.io implements these rules exactly (the `ignore`
-//! crate implements gitignore's, which differ: unanchored patterns,
-//! `dir/` meaning directories only, no parent rule in this form).
+//! Why not a crate: the well-kept one, `ignore` (ripgrep's), implements
+//! gitignore's rules, which differ (unanchored patterns, `dir/` meaning
+//! directories only, no "a parent matches" rule in this form) — a builder
+//! using it would send another context than Docker from the same file. So
+//! this is a small matcher of our own, tested against Docker's cases.
 
 use std::fmt;
 

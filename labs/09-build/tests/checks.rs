@@ -1072,3 +1072,67 @@ fn t09_7_history_entries_as_buildkit_writes_them() {
         "2023-11-14T22:13:20Z"
     );
 }
+
+// ------------------------------------------------------------- 09.8
+
+/// Wrong code this catches: the shell form passed as one argv word, the
+/// command substituted at build time, ARGs overriding ENV, ARGs missing
+/// from the environment, no PATH in a scratch stage, a cwd of "" instead
+/// of "/".
+#[test]
+fn t09_8_what_a_run_step_runs() {
+    use build::runspec::{DEFAULT_PATH, run_process};
+    let (x, y, e) = (random::token(5), random::token(5), random::token(5));
+    let source = format!(
+        "FROM scratch\nARG X={x}\nARG SAME={y}\nENV SAME={e}\nARG NOVALUE\nRUN echo $X $SAME\nWORKDIR /w/{x}\nUSER 1000:1000\n\
+         RUN [\"/bin/tool\", \"$X\"]\n"
+    );
+    let plan = planned(&source, &[], None);
+    let mut stage = StageConfig::from_base(ImageConfig::scratch());
+    let mut processes = Vec::new();
+    for step in &plan.stages[0].steps {
+        if let Op::Run { command, env } = &step.op {
+            processes.push(run_process(&stage.config, command, env));
+        }
+        stage.apply(&step.op, "1970-01-01T00:00:00Z");
+    }
+    let first = &processes[0];
+    assert_eq!(
+        first.args,
+        strings(&["/bin/sh", "-c", "echo $X $SAME"]),
+        "shell form, not substituted by the builder"
+    );
+    assert_eq!(
+        first.env,
+        vec![
+            DEFAULT_PATH.to_owned(),
+            format!("SAME={e}"),
+            format!("X={x}")
+        ],
+        "the image's Env (a scratch stage has PATH), then the ARGs ENV does not set"
+    );
+    assert_eq!(
+        (first.cwd.as_str(), first.user.as_str()),
+        ("/", ""),
+        "no WORKDIR: /; no USER: root"
+    );
+    let second = &processes[1];
+    assert_eq!(
+        second.args,
+        strings(&["/bin/tool", "$X"]),
+        "exec form as written"
+    );
+    assert_eq!(second.cwd, format!("/w/{x}"));
+    assert_eq!(second.user, "1000:1000");
+    // An image with its own PATH keeps it.
+    let config = ImageConfig {
+        env: strings(&["PATH=/opt/bin", "A=1"]),
+        ..Default::default()
+    };
+    let p = run_process(
+        &config,
+        &Command::Shell("true".into()),
+        &[("A".into(), "2".into()), ("B".into(), "3".into())],
+    );
+    assert_eq!(p.env, strings(&["PATH=/opt/bin", "A=1", "B=3"]));
+}

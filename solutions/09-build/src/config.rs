@@ -137,6 +137,16 @@ fn set_env(env: &mut Vec<String>, name: &str, value: &str) {
     }
 }
 
+impl ImageConfig {
+    /// The config of `FROM scratch`: empty but for BuildKit's default PATH.
+    pub fn scratch() -> ImageConfig {
+        ImageConfig {
+            env: vec![crate::runspec::DEFAULT_PATH.to_owned()],
+            ..ImageConfig::default()
+        }
+    }
+}
+
 impl StageConfig {
     /// A stage starting from a base image's config (its CMD not "set" here).
     pub fn from_base(config: ImageConfig) -> StageConfig {

@@ -20,6 +20,7 @@
 //! | [`ignore`]    | `.dockerignore` with Docker's semantics                  | 09.5 |
 //! | [`context`], [`cache`] | the build context; cache keys (content, not mtimes) | 09.6 |
 //! | [`config`]    | ENTRYPOINT/CMD, the image config, history entries        | 09.7 |
+//! | [`runspec`]   | the process a RUN step runs: argv, env, cwd, user        | 09.8 |
 //! | [`ast`]       | the syntax tree                                          |      |
 //! | [`output`]    | `docker build`'s progress lines                          |      |
 //! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
@@ -35,6 +36,7 @@ pub mod lines;
 pub mod output;
 pub mod parse;
 pub mod plan;
+pub mod runspec;
 pub mod subst;
 
 pub use error::{Error, ParseError, PlanError, Pos};
