@@ -312,13 +312,31 @@ fn suggestion(word: &str) -> Option<&'static str> {
     KNOWN.iter().copied().find(|k| distance(&upper, k) == 1)
 }
 
+/// `<<EOF`, `<<-EOF`, `<<"EOF"`: a heredoc, which BuildKit reads from
+/// the lines that follow (this parser does not).
+fn is_heredoc(word: &str) -> bool {
+    word.strip_prefix("<<")
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '"' | '\'' | '_'))
+}
+
 /// One logical line to one instruction.
 pub fn instruction(line: &Line, escape: char) -> Result<Located, ParseError> {
     let text = line.text.as_str();
     let keyword_end = text.find(char::is_whitespace).unwrap_or(text.len());
     let rest_at =
         keyword_end + (text[keyword_end..].len() - text[keyword_end..].trim_start().len());
-    let instruction = arguments(line, &text[..keyword_end], rest_at, escape)?;
+    let keyword = &text[..keyword_end];
+    if ["RUN", "COPY", "ADD"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(keyword))
+        && let Some((at, _)) = split_ws(&text[rest_at..], rest_at)
+            .into_iter()
+            .find(|(_, w)| is_heredoc(w))
+    {
+        return Err(ParseError::new(line.pos_at(at), Kind::Heredoc));
+    }
+    let instruction = arguments(line, keyword, rest_at, escape)?;
     Ok(Located {
         pos: line.start(),
         text: text.to_owned(),

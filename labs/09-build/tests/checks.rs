@@ -412,6 +412,7 @@ fn t09_2_errors_name_the_line_and_column() {
         "FROM scratch\nRUN --mount=type=cache,target=/x make\n",
         "FROM scratch\nCMD\n",
         "FROM scratch\nUSER a b\n",
+        "FROM scratch\nRUN cat <<EOF > /x\nhello\nEOF\n",
         "FROM scratch\nRUN echo \\\n  [\\\n  1]\nCMD [\"a\", {}]\n",
     ];
     let mut out = String::new();
@@ -734,6 +735,16 @@ fn t09_5_dockerignore_patterns_match_as_docker_does() {
         ("\\*".into(), "*", true),
         ("\\*".into(), "x", false),
     ];
+    // Any pattern, however broken, is read and matched without panicking.
+    for round in 0..3000 {
+        let patterns = noise(fastrand::usize(1..12));
+        let path = noise(fastrand::usize(1..8));
+        let result = std::panic::catch_unwind(|| Matcher::parse(&patterns).excluded(&path));
+        assert!(
+            result.is_ok(),
+            "round {round}: .dockerignore {patterns:?} panicked on {path:?}"
+        );
+    }
     for (patterns, path, want) in &cases {
         let matcher = Matcher::parse(patterns);
         assert_eq!(

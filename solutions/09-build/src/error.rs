@@ -75,6 +75,10 @@ pub enum ParseErrorKind {
         "RUN {0}: RUN's flags (--mount, --network, --security) are not supported by this builder"
     )]
     RunFlag(String),
+    #[error(
+        "heredocs (<<EOF) are not supported by this builder: use a script file, COPY it and RUN it"
+    )]
+    Heredoc,
     #[error("when using JSON array syntax, arrays must be comprised of strings only")]
     NotStringArray,
     #[error("Syntax error - can't find = in {0:?}. Must be of the form: name=value")]
