@@ -7,9 +7,10 @@
 //! what each instruction does to the image config (ENTRYPOINT/CMD as
 //! Docker runs them, history entries).
 //!
-//! Not here yet: the builder proper — RUN in the lab-05 runtime on a
-//! lab-06 overlay, each step's diff a layer, the image committed to the
-//! lab-08 store. It needs those labs' APIs.
+//! Of the builder proper, one step is here: RUN in the lab-05 runtime on
+//! a lab-06 overlay, its diff a layer ([`step`]). Not here yet: chaining
+//! the steps, COPY/ADD layers, looking keys up in a cache, committing the
+//! image into lab 08's store.
 //!
 //! | module        | concept                                                  | task |
 //! |---------------|----------------------------------------------------------|------|
@@ -21,6 +22,7 @@
 //! | [`context`], [`cache`] | the build context; cache keys (content, not mtimes) | 09.6 |
 //! | [`config`]    | ENTRYPOINT/CMD, the image config, history entries        | 09.7 |
 //! | [`runspec`]   | the process a RUN step runs: argv, env, cwd, user        | 09.8 |
+//! | [`step`]      | a RUN step: container on a lab-06 overlay, upper → layer | 09.9 |
 //! | [`ast`]       | the syntax tree                                          |      |
 //! | [`output`]    | `docker build`'s progress lines                          |      |
 //! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
@@ -37,6 +39,7 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod runspec;
+pub mod step;
 pub mod subst;
 
 pub use error::{Error, ParseError, PlanError, Pos};

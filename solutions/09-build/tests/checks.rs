@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use build::ast::{Command, Instruction};
@@ -1146,4 +1146,191 @@ fn t09_8_what_a_run_step_runs() {
         &[("A".into(), "2".into()), ("B".into(), "3".into())],
     );
     assert_eq!(p.env, strings(&["PATH=/opt/bin", "A=1", "B=3"]));
+}
+
+// ------------------------------------------------------------- 09.9
+
+/// The entries of a layer tar: path → (uid, content).
+fn tar_entries(path: &Path) -> BTreeMap<String, (u64, String)> {
+    let mut archive = tar::Archive::new(fs::File::open(path).expect("open the layer tar"));
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("read the layer tar") {
+        let mut entry = entry.expect("a tar entry");
+        let name = entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_owned();
+        let uid = entry.header().uid().unwrap_or(u64::MAX);
+        let mut content = String::new();
+        let _ = std::io::Read::read_to_string(&mut entry, &mut content);
+        out.insert(name, (uid, content));
+    }
+    out
+}
+
+/// Run `f` with the process's fd 1 on `file`: the container writes its
+/// output there (it inherits the runtime's stdout).
+fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
+    let out = fs::File::create(file).unwrap();
+    // SAFETY: plain fd calls; fd 1 is put back before returning.
+    let saved = unsafe { libc::dup(1) };
+    assert!(saved >= 0, "dup(1)");
+    unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&out), 1) };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    unsafe {
+        libc::dup2(saved, 1);
+        libc::close(saved);
+    }
+    result.unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// Wrong code this catches: the layer written into a lower, the step's
+/// upper not kept (the next step cannot stack on it), a failed command
+/// taken for a success, a failed step leaving its layer or mount behind,
+/// the process of 09.8 not reaching the container, a diff that is not
+/// deterministic.
+#[test]
+fn t09_9_a_run_step_on_an_overlay_becomes_a_layer() {
+    use build::runspec::{DEFAULT_PATH, RunProcess};
+    use build::step::run_step;
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let base = check.dir().join("base");
+    kit::rootfs::Rootfs::create(&base, kit::probe()).expect("make the base layer");
+    let work = check.dir().join("work");
+    let (token, dir, value) = (random::token(12), random::token(6), random::token(8));
+    let uid = random::int(1000..=60000);
+    let process = |args: &[&str], cwd: &str, user: &str| RunProcess {
+        args: strings(args),
+        env: vec![DEFAULT_PATH.to_owned(), format!("BUILD_VALUE={value}")],
+        cwd: cwd.to_owned(),
+        user: user.to_owned(),
+    };
+    let hint = "the RUN step did not finish: does its container start (the exec FIFO opened) and get waited for?";
+    let step = |id: &str, lowers: &[PathBuf], p: RunProcess| {
+        check.within(DEADLINE, hint, || run_step(&work, id, lowers, &p, 0))
+    };
+
+    // One step: a file written, seen in the layer, not in the base.
+    let user = format!("{uid}:{uid}");
+    let report = check.dir().join("report.json");
+    let one = with_stdout_in(&report, || {
+        step(
+            "one",
+            std::slice::from_ref(&base),
+            process(&["/probe", "report"], "/", ""),
+        )
+    })
+    .unwrap_or_else(|e| panic!("RUN /probe report: {e}"));
+    let seen: serde_json::Value = serde_json::from_str(fs::read_to_string(&report).unwrap().trim())
+        .unwrap_or_else(|e| {
+            panic!(
+                "the probe's report ({e}): {:?}",
+                fs::read_to_string(&report)
+            )
+        });
+    assert_eq!(
+        seen["hostname"], "buildkitsandbox",
+        "a RUN container's host name: {seen}"
+    );
+    assert_eq!(
+        seen["env"]["BUILD_VALUE"], value,
+        "the RunProcess's env reaches the container: {}",
+        seen["env"]
+    );
+    let interfaces: Vec<&str> = seen["interfaces"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|i| i["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "a RUN container has no network but its own lo"
+    );
+    assert_eq!(
+        tar_entries(&one.tar).len(),
+        0,
+        "a RUN that writes nothing gives an empty layer"
+    );
+
+    let wrote = step(
+        "two",
+        std::slice::from_ref(&base),
+        process(&["/probe", "write", "f", &token], &format!("/{dir}"), &user),
+    )
+    .unwrap_or_else(|e| panic!("RUN /probe write: {e}"));
+    let entries = tar_entries(&wrote.tar);
+    let file = format!("{dir}/f");
+    assert_eq!(
+        entries.get(&file),
+        Some(&(u64::from(uid), token.clone())),
+        "the layer holds {file} written by uid {uid} in the working directory /{dir}: {entries:?}"
+    );
+    assert!(
+        !base.join(&file).exists(),
+        "the base layer was written: a lower is never written"
+    );
+    let bytes = fs::read(&wrote.tar).unwrap();
+    assert_eq!(
+        wrote.digests.diff_id,
+        build::cache::sha256(&bytes).to_string(),
+        "diff_id is the tar's sha256"
+    );
+
+    // The same step again: the same layer, byte for byte.
+    let again = step(
+        "three",
+        std::slice::from_ref(&base),
+        process(&["/probe", "write", "f", &token], &format!("/{dir}"), &user),
+    )
+    .unwrap();
+    assert_eq!(
+        again.digests.diff_id, wrote.digests.diff_id,
+        "a RUN step's layer is deterministic"
+    );
+
+    // A step on top of it: the kept upper is a lower; a removal is a whiteout.
+    let rm_out = check.dir().join("rm.json");
+    let removed = with_stdout_in(&rm_out, || {
+        step(
+            "four",
+            &[base.clone(), wrote.layer_dir.clone()],
+            process(&["/probe", "rm", &format!("/{file}")], "/", ""),
+        )
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "RUN /probe rm on the previous step's layer: {e}: {:?}",
+            fs::read_to_string(&rm_out)
+        )
+    });
+    let entries = tar_entries(&removed.tar);
+    assert!(
+        entries.contains_key(&format!("{dir}/.wh.f")),
+        "removing a file of the layer below leaves a whiteout: {entries:?}"
+    );
+    assert!(
+        wrote.layer_dir.join(&file).exists(),
+        "the lower step's layer is untouched"
+    );
+
+    // A failing command fails the step, and leaves nothing.
+    let code = random::int(2..=100);
+    let err = step(
+        "five",
+        std::slice::from_ref(&base),
+        process(&["/probe", "exit", &code.to_string()], "/", ""),
+    )
+    .expect_err("a RUN whose command exits non-zero must fail");
+    assert!(
+        err.to_string().contains(&format!("exit code: {code}")),
+        "{err}"
+    );
+    assert!(
+        !work.join("layers/five").exists(),
+        "a failed step's layer is removed"
+    );
+    assert!(!work.join("diffs/five").exists());
 }
