@@ -7,10 +7,11 @@
 //! what each instruction does to the image config (ENTRYPOINT/CMD as
 //! Docker runs them, history entries).
 //!
-//! Of the builder proper, one step is here: RUN in the lab-05 runtime on
-//! a lab-06 overlay, its diff a layer ([`step`]). Not here yet: chaining
-//! the steps, COPY/ADD layers, looking keys up in a cache, committing the
-//! image into lab 08's store.
+//! Of the builder proper, two kinds of step are here: RUN in the lab-05
+//! runtime on a lab-06 overlay, its diff a layer ([`step`]), and a COPY
+//! layer from the context ([`copy`]). Not here yet: chaining the steps,
+//! `COPY --from`, ADD's unpacking, looking keys up in a cache, committing
+//! the image into lab 08's store.
 //!
 //! | module        | concept                                                  | task |
 //! |---------------|----------------------------------------------------------|------|
@@ -23,6 +24,7 @@
 //! | [`config`]    | ENTRYPOINT/CMD, the image config, history entries        | 09.7 |
 //! | [`runspec`]   | the process a RUN step runs: argv, env, cwd, user        | 09.8 |
 //! | [`step`]      | a RUN step: container on a lab-06 overlay, upper → layer | 09.9 |
+//! | [`copy`]      | a COPY layer from the context: contents, owner, modes    | 09.10 |
 //! | [`ast`]       | the syntax tree                                          |      |
 //! | [`output`]    | `docker build`'s progress lines                          |      |
 //! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
@@ -32,6 +34,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod copy;
 pub mod error;
 pub mod ignore;
 pub mod lines;

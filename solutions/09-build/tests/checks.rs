@@ -1334,3 +1334,182 @@ fn t09_9_a_run_step_on_an_overlay_becomes_a_layer() {
     );
     assert!(!work.join("diffs/five").exists());
 }
+
+// ------------------------------------------------------------- 09.10
+
+/// Wrong code this catches: a directory source copied as itself
+/// (`/app/src/x` instead of `/app/x`), a single file copied into a
+/// directory named like the destination, the destination not relative to
+/// WORKDIR, the owner of the context kept instead of root or `--chown`,
+/// modes lost, a symlink followed, times leaking into the layer.
+#[test]
+fn t09_10_a_copy_layer_holds_the_sources_as_docker_copies_them() {
+    use build::copy::{copy_layer, destination, targets};
+    use std::os::unix::fs::PermissionsExt;
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let ctx = check.dir().join("context");
+    let (a, b, name) = (random::token(10), random::token(10), random::token(6));
+    context_dir(
+        &ctx,
+        &[
+            ("src/main.rs", &a),
+            ("src/lib/x.rs", &b),
+            ("one.txt", &name),
+            ("two.txt", "2"),
+            ("skip.log", "s"),
+        ],
+    );
+    fs::write(ctx.join(".dockerignore"), "*.log\n").unwrap();
+    fs::set_permissions(ctx.join("src/main.rs"), fs::Permissions::from_mode(0o750)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", ctx.join("src/link")).unwrap();
+    let context = Context::open(&ctx, None).unwrap();
+    let entries = context.entries().unwrap();
+
+    assert_eq!(destination("/srv", "app/"), "/srv/app");
+    assert_eq!(destination("/srv", "/abs"), "/abs");
+    assert_eq!(
+        destination("", "../../x"),
+        "/x",
+        "a destination never leaves the layer"
+    );
+
+    let map = |sources: &[&str], dest: &str| -> Vec<(String, String)> {
+        targets(&context, &entries, &strings(sources), dest).unwrap()
+    };
+    let got = map(&["src"], "app/");
+    assert!(
+        got.contains(&("src/main.rs".into(), "app/main.rs".into())),
+        "a directory's contents: {got:?}"
+    );
+    assert!(
+        got.contains(&("src/lib/x.rs".into(), "app/lib/x.rs".into())),
+        "{got:?}"
+    );
+    assert_eq!(
+        map(&["one.txt"], &format!("/{name}")),
+        [("one.txt".to_owned(), name.clone())],
+        "one file to a file path"
+    );
+    assert_eq!(
+        map(&["one.txt"], "/d/"),
+        [("one.txt".to_owned(), "d/one.txt".to_owned())],
+        "into a directory"
+    );
+    let both = map(&["one.txt", "two.txt"], "/d");
+    assert_eq!(
+        both,
+        [
+            ("one.txt".to_owned(), "d/one.txt".to_owned()),
+            ("two.txt".to_owned(), "d/two.txt".to_owned())
+        ],
+        "several sources: the destination is a directory"
+    );
+    let star = map(&["*.txt"], "/w");
+    assert_eq!(
+        star.len(),
+        2,
+        "a wildcard: the destination is a directory: {star:?}"
+    );
+    assert!(
+        map(&["."], "/").iter().all(|(e, _)| e != "skip.log"),
+        "an ignored file is not copied"
+    );
+
+    let work = check.dir().join("work");
+    let uid = random::int(1000..=60000);
+    let layer = copy_layer(
+        &work,
+        "c1",
+        &context,
+        &strings(&["src/"]),
+        "/app/",
+        (uid, uid),
+        0,
+    )
+    .unwrap_or_else(|e| panic!("COPY src/ /app/: {e}"));
+    let entries_of = tar_entries(&layer.tar);
+    assert_eq!(
+        entries_of.get("app/main.rs"),
+        Some(&(u64::from(uid), a.clone())),
+        "{entries_of:?}"
+    );
+    assert_eq!(
+        entries_of.get("app/lib/x.rs").map(|e| e.0),
+        Some(u64::from(uid)),
+        "--chown reaches every entry"
+    );
+    assert!(
+        entries_of.contains_key("app/link"),
+        "the symlink is in the layer: {entries_of:?}"
+    );
+    assert!(
+        !entries_of.keys().any(|k| k.starts_with("app/src")),
+        "contents, not the directory: {entries_of:?}"
+    );
+    let mut archive = tar::Archive::new(fs::File::open(&layer.tar).unwrap());
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let header = entry.header();
+        if path == "app/main.rs" {
+            assert_eq!(
+                header.mode().unwrap() & 0o7777,
+                0o750,
+                "a file keeps its permission bits"
+            );
+        }
+        if path == "app/link" {
+            assert!(
+                header.entry_type().is_symlink(),
+                "a symlink is copied as a symlink"
+            );
+            assert_eq!(
+                entry.link_name().unwrap().unwrap().to_string_lossy(),
+                "/etc/passwd"
+            );
+        }
+        assert_eq!(
+            header.mtime().unwrap(),
+            0,
+            "{path}: the layer's times are the build's, not the files'"
+        );
+    }
+    // New times on the sources, the same layer.
+    let file = fs::File::options()
+        .write(true)
+        .open(ctx.join("src/main.rs"))
+        .unwrap();
+    file.set_modified(SystemTime::now() + Duration::from_secs(fastrand::u64(100..100_000)))
+        .unwrap();
+    drop(file);
+    let again = copy_layer(
+        &work,
+        "c2",
+        &context,
+        &strings(&["src/"]),
+        "/app/",
+        (uid, uid),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        again.digests.diff_id, layer.digests.diff_id,
+        "a COPY layer depends on content, not times"
+    );
+    let root = copy_layer(
+        &work,
+        "c3",
+        &context,
+        &strings(&["one.txt"]),
+        &format!("/{name}"),
+        (0, 0),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        tar_entries(&root.tar).get(&name).map(|e| e.0),
+        Some(0),
+        "owned by root without --chown"
+    );
+}
