@@ -54,7 +54,7 @@ pub fn targets(
     sources: &[String],
     dest: &str,
 ) -> Result<Vec<(String, String)>, StepError> {
-    let context_error = |e| StepError::Io {
+    let context_error = |e: crate::error::ContextError| StepError::Io {
         what: "resolve a COPY source in",
         path: context.root.clone(),
         source: std::io::Error::other(format!("{e}")),
