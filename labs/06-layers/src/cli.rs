@@ -53,6 +53,7 @@ impl LayerArgs {
     fn options(&self) -> CreateOptions {
         CreateOptions {
             userxattr: self.userxattr,
+            volatile: false,
             fail_at: self.fail_at.clone(),
         }
     }
@@ -139,7 +140,12 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
                     .map_or(0, |d| d.subsec_nanos());
                 format!("c-{}-{nanos}", std::process::id())
             });
-            let layer = rwlayer::create(&layers, &id, &args.lowers, &args.options())?;
+            // A layer removed at the end need not survive a crash: no syncs.
+            let opts = CreateOptions {
+                volatile: !*keep,
+                ..args.options()
+            };
+            let layer = rwlayer::create(&layers, &id, &args.lowers, &opts)?;
             let ran = run_on(&cli.root, &layer, args, hostname, command);
             // The container is gone: unmount; keep the upper only if asked.
             let cleaned = if *keep {

@@ -183,7 +183,7 @@ impl FsContext {
 /// Mount an overlay of any number of layers on `target` with the new
 /// mount API: one `lowerdir+` per layer.
 pub fn mount_many(dirs: &Dirs, target: &Path) -> Result<(), Error> {
-    // TASK 06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, userxattr; mount
-    todo!("06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, userxattr; mount")
+    // TASK 06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, flags; mount
+    todo!("06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, flags; mount")
     // END TASK 06.3
 }

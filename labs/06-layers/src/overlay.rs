@@ -19,8 +19,16 @@
 //! - `userxattr` makes overlay keep its own metadata (opaque directories)
 //!   in `user.overlay.*` xattrs instead of `trusted.overlay.*`, which only
 //!   a process with `CAP_SYS_ADMIN` in the *initial* user namespace can
-//!   write: it is what makes an overlay mountable inside a user namespace
-//!   (rootless). Without it, such a mount fails with EPERM or EINVAL.
+//!   write: it is what lets an overlay mounted inside a user namespace
+//!   (rootless, Linux 5.11+) record opaque directories.
+//! - `volatile` (Linux 5.10+) skips every sync of the upper: `fsync` in the
+//!   container returns at once, and so does the unmount, which otherwise
+//!   syncs the *whole filesystem* the upper lives on — hundreds of
+//!   milliseconds on a busy disk. The price: after a crash the upper may
+//!   have lost writes, and overlay refuses to mount it again (it leaves
+//!   `work/work/incompat/volatile` as the mark). Right for a container
+//!   whose layer is removed when it ends (`docker run --rm`), wrong for one
+//!   whose changes are kept.
 //!
 //! The string is parsed by splitting on `,` and (in `lowerdir`) on `:`, so
 //! a path holding either cannot be passed as is; it is refused here with a
@@ -47,6 +55,8 @@ pub struct Dirs<'a> {
     pub work: &'a Path,
     /// Overlay's metadata in `user.overlay.*` xattrs (rootless).
     pub userxattr: bool,
+    /// Never sync the upper (`volatile`): for a layer thrown away after use.
+    pub volatile: bool,
 }
 
 /// A path as overlay's options can carry it: absolute, UTF-8, and
@@ -72,8 +82,8 @@ pub fn option_path(path: &Path) -> Result<&str, Error> {
 
 /// The options string of an overlay over `dirs`.
 pub fn mount_data(dirs: &Dirs) -> Result<String, Error> {
-    // TASK 06.1: lowerdir= top-first (the list is bottom-first), upperdir=, workdir=, userxattr
-    todo!("06.1: lowerdir= top-first (the list is bottom-first), upperdir=, workdir=, userxattr")
+    // TASK 06.1: lowerdir= top-first (the list is bottom-first), upperdir=, workdir=, flags
+    todo!("06.1: lowerdir= top-first (the list is bottom-first), upperdir=, workdir=, flags")
     // END TASK 06.1
 }
 

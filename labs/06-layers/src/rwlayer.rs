@@ -48,6 +48,9 @@ pub const STEP_RECORD: &str = "record the layer";
 pub struct CreateOptions {
     /// Mount with `userxattr` (rootless: inside a user namespace).
     pub userxattr: bool,
+    /// Mount with `volatile`: no sync of the upper, ever (see
+    /// [`crate::overlay`]); for a layer removed when its container ends.
+    pub volatile: bool,
     /// For the checks: fail this step on purpose.
     pub fail_at: Option<String>,
 }
@@ -70,6 +73,9 @@ pub struct RwLayer {
     /// The read-only layers, **bottom-first** (the base layer first).
     pub lowers: Vec<PathBuf>,
     pub userxattr: bool,
+    /// Mounted with `volatile` (absent in a record: false).
+    #[serde(default)]
+    pub volatile: bool,
 }
 
 /// A layer id: a file name of letters, digits, `-`, `_`, `.`.
@@ -134,6 +140,7 @@ pub fn create(
         dir,
         lowers,
         userxattr: opts.userxattr,
+        volatile: opts.volatile,
     };
     match create_in(&layer, opts) {
         Ok(()) => Ok(layer),
@@ -223,6 +230,7 @@ impl RwLayer {
             upper: &upper,
             work: &work,
             userxattr: self.userxattr,
+            volatile: self.volatile,
         };
         let target = self.rootfs();
         if overlay::mount_data(&dirs)?.len() <= MOUNT_DATA_MAX {

@@ -184,7 +184,7 @@ impl FsContext {
 /// mount API: one `lowerdir+` per layer.
 // ANCHOR: mount_many
 pub fn mount_many(dirs: &Dirs, target: &Path) -> Result<(), Error> {
-    // TASK 06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, userxattr; mount
+    // TASK 06.3: fsopen overlay; lowerdir+ per layer, top first; upper, work, flags; mount
     let fs = FsContext::open("overlay")?;
     // `lowerdir+` appends to the stack, which is read top to bottom:
     // the top layer goes in first, as in `lowerdir=`.
@@ -195,6 +195,9 @@ pub fn mount_many(dirs: &Dirs, target: &Path) -> Result<(), Error> {
     fs.set_string("workdir", dirs.work)?;
     if dirs.userxattr {
         fs.set_flag("userxattr")?;
+    }
+    if dirs.volatile {
+        fs.set_flag("volatile")?;
     }
     fs.mount_on(target)
     // END TASK 06.3

@@ -48,6 +48,9 @@ pub const STEP_RECORD: &str = "record the layer";
 pub struct CreateOptions {
     /// Mount with `userxattr` (rootless: inside a user namespace).
     pub userxattr: bool,
+    /// Mount with `volatile`: no sync of the upper, ever (see
+    /// [`crate::overlay`]); for a layer removed when its container ends.
+    pub volatile: bool,
     /// For the checks: fail this step on purpose.
     pub fail_at: Option<String>,
 }
@@ -70,6 +73,9 @@ pub struct RwLayer {
     /// The read-only layers, **bottom-first** (the base layer first).
     pub lowers: Vec<PathBuf>,
     pub userxattr: bool,
+    /// Mounted with `volatile` (absent in a record: false).
+    #[serde(default)]
+    pub volatile: bool,
 }
 
 /// A layer id: a file name of letters, digits, `-`, `_`, `.`.
@@ -135,6 +141,7 @@ pub fn create(
         dir,
         lowers,
         userxattr: opts.userxattr,
+        volatile: opts.volatile,
     };
     match create_in(&layer, opts) {
         Ok(()) => Ok(layer),
@@ -239,6 +246,7 @@ impl RwLayer {
             upper: &upper,
             work: &work,
             userxattr: self.userxattr,
+            volatile: self.volatile,
         };
         let target = self.rootfs();
         if overlay::mount_data(&dirs)?.len() <= MOUNT_DATA_MAX {
@@ -291,9 +299,9 @@ pub fn remove(root: &Path, id: &str) -> Result<(), Error> {
     // TASK 06.2: unmount merged/ first, never recurse into a mount; then remove the directory
     let merged = dir.join(MERGED);
     unmount_all(&merged)?;
-    // remove_dir_all would go into a mount: it would delete the lowers'
-    // files *through* the overlay (whiteouts in the upper) — or, for a
-    // bind mount, the files themselves. Make sure nothing is mounted.
+    // remove_dir_all would go into a mount: through an overlay it would
+    // delete what the container sees (as whiteouts), through a bind mount
+    // the files themselves. Make sure nothing is mounted.
     if is_mount_point(&merged) {
         return Err(Error::BadPath {
             path: merged,
