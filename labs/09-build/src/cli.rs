@@ -1,6 +1,6 @@
 //! `dockyard-09 parse` and `dockyard-09 plan`: the parser's tree, and the
-//! steps a build would run with their cache keys. There is no `build`
-//! command yet: it needs labs 06 (overlay and diff) and 08 (image store).
+//! steps a build would run with their cache keys; `dockyard-09 build`,
+//! into an OCI image layout (FROM scratch until lab 08's store is merged).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -51,6 +51,29 @@ pub enum Cmd {
         config: bool,
         context: PathBuf,
     },
+    /// Build CONTEXT's Containerfile into an OCI image layout (FROM
+    /// scratch only until lab 08's store is merged). Needs root.
+    Build {
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The name (and tag) written into the layout's index.json.
+        #[arg(short = 't', long = "tag")]
+        tag: Option<String>,
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        #[arg(long)]
+        target: Option<String>,
+        /// Run every step, even those the cache holds.
+        #[arg(long)]
+        no_cache: bool,
+        /// The builder's state: cache, layers.
+        #[arg(long, default_value = "/var/lib/dockyard/build")]
+        state: PathBuf,
+        /// Where to write the OCI image layout.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        context: PathBuf,
+    },
 }
 
 /// Run the command; the exit code.
@@ -78,6 +101,41 @@ fn run(cli: Cli) -> Result<(), Error> {
                 serde_json::to_string_pretty(&tree).expect("the tree serializes")
             );
         }
+        Cmd::Build {
+            file,
+            tag,
+            build_args,
+            target,
+            no_cache,
+            state,
+            output,
+            context,
+        } => {
+            let file = file.unwrap_or_else(|| default_file(&context));
+            let tree = crate::parse(&read(&file)?)?;
+            let options = BuildOptions {
+                build_args: build_args_map(build_args),
+                target,
+            };
+            let planned = plan(&tree, &options)?;
+            let ctx = Context::open(&context, Some(&file))?;
+            let epoch = std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let request = crate::builder::Request {
+                plan: &planned,
+                context: &ctx,
+                work: state,
+                no_cache,
+                epoch,
+            };
+            let built =
+                crate::builder::build(&request, &mut std::io::stderr()).map_err(Error::Build)?;
+            let digest = crate::builder::write_layout(&built, &output, tag.as_deref(), epoch)
+                .map_err(Error::Build)?;
+            println!("{digest}");
+        }
         Cmd::Plan {
             file,
             build_args,
@@ -85,25 +143,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             config,
             context,
         } => {
-            let file = file.unwrap_or_else(|| {
-                let containerfile = context.join("Containerfile");
-                if containerfile.exists() {
-                    containerfile
-                } else {
-                    context.join("Dockerfile")
-                }
-            });
-            let mut args = BTreeMap::new();
-            for arg in build_args {
-                // `--build-arg NAME` alone takes NAME from the environment, as Docker does.
-                match arg.split_once('=') {
-                    Some((k, v)) => args.insert(k.to_owned(), v.to_owned()),
-                    None => std::env::var(&arg).ok().and_then(|v| args.insert(arg, v)),
-                };
-            }
+            let file = file.unwrap_or_else(|| default_file(&context));
             let tree = crate::parse(&read(&file)?)?;
             let options = BuildOptions {
-                build_args: args,
+                build_args: build_args_map(build_args),
                 target,
             };
             let planned = plan(&tree, &options)?;
@@ -162,6 +205,28 @@ fn stage_configs(plan: &Plan, created: &str) -> StageConfig {
         done[index] = Some(config);
     }
     done[plan.target].take().unwrap_or_default()
+}
+
+/// CONTEXT/Containerfile, else CONTEXT/Dockerfile.
+fn default_file(context: &std::path::Path) -> PathBuf {
+    let containerfile = context.join("Containerfile");
+    if containerfile.exists() {
+        containerfile
+    } else {
+        context.join("Dockerfile")
+    }
+}
+
+/// `--build-arg NAME=VALUE`; `NAME` alone takes it from the environment, as Docker does.
+fn build_args_map(build_args: Vec<String>) -> BTreeMap<String, String> {
+    let mut args = BTreeMap::new();
+    for arg in build_args {
+        match arg.split_once('=') {
+            Some((k, v)) => args.insert(k.to_owned(), v.to_owned()),
+            None => std::env::var(&arg).ok().and_then(|v| args.insert(arg, v)),
+        };
+    }
+    args
 }
 
 fn print_plan(plan: &Plan, keys: &[Vec<crate::cache::Digest>]) {

@@ -184,6 +184,8 @@ pub enum Error {
     Context(#[from] ContextError),
     #[error("{step}: {source}")]
     Step { step: String, source: ContextError },
+    #[error(transparent)]
+    Build(crate::builder::BuildError),
     #[error("no command specified: the image has neither ENTRYPOINT nor CMD")]
     NoCommand,
 }

@@ -2,16 +2,16 @@
 //!
 //! `docker build` reads a Containerfile (a Dockerfile), plans its stages,
 //! and runs each step — or skips it when the build cache holds a step
-//! with the same *key*. This crate is that front half: the parser, ARG
-//! and ENV scoping, `.dockerignore` and the context, the cache keys, and
-//! what each instruction does to the image config (ENTRYPOINT/CMD as
-//! Docker runs them, history entries).
+//! with the same *key*. This crate has the parser, ARG and ENV scoping,
+//! `.dockerignore` and the context, the cache keys, what each instruction
+//! does to the image config (ENTRYPOINT/CMD as Docker runs them, history
+//! entries), and the builder.
 //!
-//! Of the builder proper, two kinds of step are here: RUN in the lab-05
-//! runtime on a lab-06 overlay, its diff a layer ([`step`]), and a COPY
-//! layer from the context ([`copy`]). Not here yet: chaining the steps,
-//! `COPY --from`, ADD's unpacking, looking keys up in a cache, committing
-//! the image into lab 08's store.
+//! The builder proper: RUN in the lab-05 runtime on a lab-06 overlay, its
+//! diff a layer ([`step`]); a COPY layer from the context ([`copy`]); the
+//! loop with its cache and an OCI image layout out ([`builder`]). Not here
+//! yet: FROM an image and the commit into lab 08's store, `COPY --from`,
+//! ADD's unpacking.
 //!
 //! | module        | concept                                                  | task |
 //! |---------------|----------------------------------------------------------|------|
@@ -25,11 +25,13 @@
 //! | [`runspec`]   | the process a RUN step runs: argv, env, cwd, user        | 09.8 |
 //! | [`step`]      | a RUN step: container on a lab-06 overlay, upper → layer | 09.9 |
 //! | [`copy`]      | a COPY layer from the context: contents, owner, modes    | 09.10 |
+//! | [`builder`]   | the build loop with its cache; the OCI image layout      | 09.11 |
 //! | [`ast`]       | the syntax tree                                          |      |
 //! | [`output`]    | `docker build`'s progress lines                          |      |
 //! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
 
 pub mod ast;
+pub mod builder;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -19,9 +19,7 @@
 //! overlay honours in lower layers too. Docker's overlay2 driver stacks
 //! layers the same way. The tar is what an image store keeps (lab 08).
 //!
-//! Not done yet: this is one step. The builder that chains steps,
-//! consults the cache and commits an image into lab 08's store is not
-//! written (see the chapter).
+//! This is one step; [`crate::builder`] chains them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -201,6 +199,11 @@ pub fn run_step(
     let layers_root = work.join("layers");
     let diffs = work.join("diffs");
     fs::create_dir_all(&diffs).map_err(io("make", &diffs))?;
+    // A step built again (--no-cache) replaces its kept layer.
+    let kept = diffs.join(id);
+    if fs::symlink_metadata(&kept).is_ok() {
+        fs::remove_dir_all(&kept).map_err(io("remove the old layer", &kept))?;
+    }
     // TASK 09.9: layer on the lowers; bundle; run; exit 0 or fail; unmount; diff; keep the upper
     todo!("09.9: layer on the lowers; bundle; run; exit 0 or fail; unmount; diff; keep the upper")
     // END TASK 09.9

@@ -1513,3 +1513,121 @@ fn t09_10_a_copy_layer_holds_the_sources_as_docker_copies_them() {
         "owned by root without --chown"
     );
 }
+
+// ------------------------------------------------------------- 09.11
+
+/// Wrong code this catches: a manifest that is not the same for the same
+/// input (times, order, the state dir leaking in), the cache not used on
+/// a rebuild or used after a source changed, `--no-cache` ignored, the
+/// tag not in index.json, the config not listing the layers' diff_ids.
+#[test]
+fn t09_11_a_build_is_cached_and_reproducible() {
+    use build::builder::{Request, build, write_layout};
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let ctx = check.dir().join("context");
+    let token = random::token(10);
+    context_dir(&ctx, &[("src/a", &random::token(8))]);
+    fs::copy(kit::probe(), ctx.join("probe")).expect("copy the probe into the context");
+    fs::write(
+        ctx.join("Containerfile"),
+        format!(
+            "FROM scratch\nCOPY probe /probe\nCOPY src/ /src/\nRUN [\"/probe\", \"write\", \"/x\", \"{token}\"]\n\
+             WORKDIR /app\nENV T={token}\nCMD [\"/probe\", \"report\"]\n"
+        ),
+    )
+    .unwrap();
+    let tag = format!("app:{}", random::token(4));
+    let run = |state: &str, out: &str, no_cache: bool, epoch: u64| -> (String, Vec<bool>) {
+        let file = build::parse(&fs::read_to_string(ctx.join("Containerfile")).unwrap()).unwrap();
+        let plan = plan(&file, &BuildOptions::default()).unwrap();
+        let context = Context::open(&ctx, None).unwrap();
+        let request = Request {
+            plan: &plan,
+            context: &context,
+            work: check.dir().join(state),
+            no_cache,
+            epoch,
+        };
+        let hint = "the build did not finish: does each RUN container start and get waited for?";
+        let built = check
+            .within(DEADLINE * 3, hint, || build(&request, &mut std::io::sink()))
+            .unwrap_or_else(|e| panic!("build: {e}"));
+        let digest = write_layout(&built, &check.dir().join(out), Some(&tag), epoch).unwrap();
+        (
+            digest,
+            built.steps.iter().map(|(_, cached)| *cached).collect(),
+        )
+    };
+    let (first, cached) = run("state", "out1", false, 0);
+    assert_eq!(
+        cached,
+        [false, false, false, false],
+        "a first build runs COPY, COPY, RUN, WORKDIR"
+    );
+    let (second, cached) = run("state", "out2", false, 0);
+    assert_eq!(
+        cached,
+        [true, true, true, true],
+        "a rebuild of the same input takes every step from the cache"
+    );
+    assert_eq!(second, first, "the same input, the same manifest digest");
+    let (elsewhere, _) = run("other-state", "out3", false, 0);
+    assert_eq!(
+        elsewhere, first,
+        "another builder (state dir) gives the same digest: reproducible"
+    );
+
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(check.dir().join("out1/index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], first.as_str());
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        tag.as_str()
+    );
+    let blob = |d: &str| {
+        fs::read(
+            check
+                .dir()
+                .join("out1/blobs/sha256")
+                .join(d.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&blob(&first)).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        config["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        4,
+        "one diff_id per layer"
+    );
+    assert_eq!(config["config"]["Env"][1], format!("T={token}"));
+    assert_eq!(
+        blob(&first).len() as u64,
+        index["manifests"][0]["size"].as_u64().unwrap()
+    );
+
+    // A source changes: its COPY and every layer after it are rebuilt.
+    fs::write(ctx.join("src/a"), random::token(9)).unwrap();
+    let (changed, cached) = run("state", "out4", false, 0);
+    assert_eq!(
+        cached,
+        [true, false, false, false],
+        "COPY probe cached; COPY src/ and what follows rebuilt"
+    );
+    assert_ne!(changed, first);
+    let (again, cached) = run("state", "out5", true, 0);
+    assert_eq!(
+        cached,
+        [false, false, false, false],
+        "--no-cache runs every step"
+    );
+    assert_eq!(again, changed, "…and gives the same image");
+    let (later, _) = run("state", "out6", false, 1_700_000_000);
+    assert_ne!(
+        later, changed,
+        "SOURCE_DATE_EPOCH is the image's time: another epoch, another digest"
+    );
+}
