@@ -1,0 +1,246 @@
+//! `dockyard-09 parse` and `dockyard-09 plan`: the parser's tree, and the
+//! steps a build would run with their cache keys; `dockyard-09 build`,
+//! into an OCI image layout (FROM scratch until lab 08's store is merged).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::cache::keys;
+use crate::config::{ImageConfig, StageConfig, rfc3339};
+use crate::context::Context;
+use crate::error::Error;
+use crate::output;
+use crate::plan::{Base, BuildOptions, Plan, plan};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dockyard",
+    about = "Lab 09: a Containerfile, parsed and planned"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Print the syntax tree of a Containerfile as JSON.
+    Parse {
+        /// The Containerfile.
+        #[arg(short = 'f', long = "file", default_value = "Containerfile")]
+        file: PathBuf,
+    },
+    /// Print the steps a build of CONTEXT would run, each with its cache key.
+    Plan {
+        /// The Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// NAME=VALUE for an ARG.
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Plan up to this stage.
+        #[arg(long)]
+        target: Option<String>,
+        /// Also print the target stage's image config and history (JSON),
+        /// dated SOURCE_DATE_EPOCH (default 0). A base image's own config
+        /// is not known yet (lab 08).
+        #[arg(long)]
+        config: bool,
+        context: PathBuf,
+    },
+    /// Build CONTEXT's Containerfile into an OCI image layout (FROM
+    /// scratch only until lab 08's store is merged). Needs root.
+    Build {
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The name (and tag) written into the layout's index.json.
+        #[arg(short = 't', long = "tag")]
+        tag: Option<String>,
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        #[arg(long)]
+        target: Option<String>,
+        /// Run every step, even those the cache holds.
+        #[arg(long)]
+        no_cache: bool,
+        /// The builder's state: cache, layers.
+        #[arg(long, default_value = "/var/lib/dockyard/build")]
+        state: PathBuf,
+        /// Where to write the OCI image layout.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        context: PathBuf,
+    },
+}
+
+/// Run the command; the exit code.
+pub fn main(cli: Cli) -> i32 {
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("dockyard: {e}");
+            1
+        }
+    }
+}
+
+fn read(path: &PathBuf) -> Result<String, Error> {
+    fs::read_to_string(path)
+        .map_err(|e| Error::Context(crate::error::ContextError::io("read", path)(e)))
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Cmd::Parse { file } => {
+            let tree = crate::parse(&read(&file)?)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tree).expect("the tree serializes")
+            );
+        }
+        Cmd::Build {
+            file,
+            tag,
+            build_args,
+            target,
+            no_cache,
+            state,
+            output,
+            context,
+        } => {
+            let file = file.unwrap_or_else(|| default_file(&context));
+            let tree = crate::parse(&read(&file)?)?;
+            let options = BuildOptions {
+                build_args: build_args_map(build_args),
+                target,
+            };
+            let planned = plan(&tree, &options)?;
+            let ctx = Context::open(&context, Some(&file))?;
+            let epoch = std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let request = crate::builder::Request {
+                plan: &planned,
+                context: &ctx,
+                work: state,
+                no_cache,
+                epoch,
+            };
+            let built =
+                crate::builder::build(&request, &mut std::io::stderr()).map_err(Error::Build)?;
+            let digest = crate::builder::write_layout(&built, &output, tag.as_deref(), epoch)
+                .map_err(Error::Build)?;
+            println!("{digest}");
+        }
+        Cmd::Plan {
+            file,
+            build_args,
+            target,
+            config,
+            context,
+        } => {
+            let file = file.unwrap_or_else(|| default_file(&context));
+            let tree = crate::parse(&read(&file)?)?;
+            let options = BuildOptions {
+                build_args: build_args_map(build_args),
+                target,
+            };
+            let planned = plan(&tree, &options)?;
+            let ctx = Context::open(&context, Some(&file))?;
+            let keys = keys(&planned, &ctx)?;
+            print_plan(&planned, &keys);
+            if !planned.unused_args.is_empty() {
+                eprintln!(
+                    "[Warning] One or more build-args {:?} were not consumed",
+                    planned.unused_args
+                );
+            }
+            if config {
+                let epoch = std::env::var("SOURCE_DATE_EPOCH")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let created = rfc3339(epoch);
+                let stage_config = stage_configs(&planned, &created);
+                let json = serde_json::json!({
+                    "config": stage_config.config,
+                    "history": stage_config.history,
+                });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).expect("serializes")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The config and history of the target stage, each stage applied on its
+/// base's. An image's own config is not known yet (lab 08's store): such
+/// a base counts as empty.
+fn stage_configs(plan: &Plan, created: &str) -> StageConfig {
+    let mut done: Vec<Option<StageConfig>> = vec![None; plan.stages.len()];
+    for &index in &plan.order {
+        let stage = &plan.stages[index];
+        let mut config = match &stage.base {
+            Base::Scratch => StageConfig::from_base(ImageConfig::scratch()),
+            Base::Image(_) => StageConfig::from_base(ImageConfig::default()),
+            Base::Stage(i) => {
+                let base = done[*i].clone().unwrap_or_default();
+                StageConfig {
+                    config: base.config,
+                    cmd_set: false,
+                    history: base.history,
+                }
+            }
+        };
+        for step in &stage.steps {
+            config.apply(&step.op, created);
+        }
+        done[index] = Some(config);
+    }
+    done[plan.target].take().unwrap_or_default()
+}
+
+/// CONTEXT/Containerfile, else CONTEXT/Dockerfile.
+fn default_file(context: &std::path::Path) -> PathBuf {
+    let containerfile = context.join("Containerfile");
+    if containerfile.exists() {
+        containerfile
+    } else {
+        context.join("Dockerfile")
+    }
+}
+
+/// `--build-arg NAME=VALUE`; `NAME` alone takes it from the environment, as Docker does.
+fn build_args_map(build_args: Vec<String>) -> BTreeMap<String, String> {
+    let mut args = BTreeMap::new();
+    for arg in build_args {
+        match arg.split_once('=') {
+            Some((k, v)) => args.insert(k.to_owned(), v.to_owned()),
+            None => std::env::var(&arg).ok().and_then(|v| args.insert(arg, v)),
+        };
+    }
+    args
+}
+
+fn print_plan(plan: &Plan, keys: &[Vec<crate::cache::Digest>]) {
+    let mut n = 0;
+    for &index in &plan.order {
+        let stage = &plan.stages[index];
+        let m = stage.steps.len() + 1;
+        let texts =
+            std::iter::once(stage.text.as_str()).chain(stage.steps.iter().map(|s| s.text.as_str()));
+        for (k, (text, key)) in texts.zip(&keys[index]).enumerate() {
+            n += 1;
+            let label = output::label(stage.name.as_deref(), index, plan.stages.len(), k + 1, m);
+            println!("{}", output::step(n, &label, text));
+            println!("#{n} key {key}");
+        }
+    }
+}
