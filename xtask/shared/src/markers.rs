@@ -133,11 +133,16 @@ pub fn regions(source: &str, file: &str) -> Result<Vec<Region>> {
     Ok(regions)
 }
 
-/// The `todo!` line a region becomes.
+/// The `todo!` line a region becomes. The text is a format string there:
+/// quotes and backslashes are escaped for the string literal, and braces
+/// doubled so that `{` in a task's text is not read as a placeholder.
 pub fn todo_line(indent: &str, id: &str, text: &str) -> String {
     format!(
         "{indent}todo!(\"{id}: {}\")",
-        text.replace('\\', "\\\\").replace('"', "\\\"")
+        text.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('{', "{{")
+            .replace('}', "}}")
     )
 }
 
@@ -240,6 +245,16 @@ mod tests {
     use super::*;
 
     const SOLUTION: &str = "fn f() -> u8 {\n    // ANCHOR: f\n    // TASK 01.2: return \"one\"\n    let x = 1;\n    x\n    // END TASK 01.2\n    // ANCHOR_END: f\n}\n";
+
+    #[test]
+    fn braces_in_a_task_text_are_not_placeholders() {
+        assert_eq!(
+            todo_line("", "09.1", "parse ${VAR} and \"x\""),
+            "todo!(\"09.1: parse ${{VAR}} and \\\"x\\\"\")"
+        );
+        let args = format_args!("09.1: parse ${{VAR}}");
+        assert_eq!(args.as_str(), Some("09.1: parse ${VAR}"));
+    }
 
     #[test]
     fn a_region_becomes_todo_and_anchors_go() {
