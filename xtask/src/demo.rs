@@ -69,10 +69,22 @@ pub fn run(root: &Path) -> Result<()> {
         .collect();
     println!("$ {} {}\n", display(&dockyard, root), shown.join(" "));
     let inside = report(&mut container);
-    // With --rm nothing but empty directories is left; they are removed
-    // even when sudo made them (an entry of a directory we own).
-    if state.exists() && std::fs::remove_dir_all(&state).is_err() {
-        println!("(left behind: {}; remove it with sudo)", state.display());
+    // With --rm only empty directories are left; sudo made them, so sudo
+    // removes them (or `cargo clean` could not).
+    if state.exists() {
+        let removed = if crate::check::is_root() {
+            std::fs::remove_dir_all(&state).is_ok()
+        } else {
+            Command::new("sudo")
+                .arg("rm")
+                .arg("-rf")
+                .arg(&state)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !removed {
+            println!("(left behind: {})", state.display());
+        }
     }
     let inside = inside?;
     print!("{}", side_by_side(&host, &inside));
