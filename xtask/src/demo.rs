@@ -5,14 +5,21 @@
 //! each one sees side by side. As the labs grow, the right column drifts
 //! away from the left: its own hostname, pid 1, its own namespaces, mounts,
 //! limits and network.
+//!
+//! Each lab's `run` takes other options (lab 06 builds its root from
+//! `--lower` layers, lab 07 keeps state and has `--rm`), so the arguments
+//! are chosen from what its `run --help` lists, never from its number:
+//! the demo leaves nothing behind — no container record, no state outside
+//! `target/demo/`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::labs::{self, Lab};
+use crate::labs;
 use crate::testrun;
 
 pub fn run(root: &Path) -> Result<()> {
@@ -36,7 +43,13 @@ pub fn run(root: &Path) -> Result<()> {
     }
     let dockyard = crate::target::dir(root).join(format!("debug/dockyard-{}", lab.num));
     let host = report(Command::new(&probe).arg("report"))?;
-    let (args, inside_probe) = run_args(root, &lab, &probe)?;
+    let help = Command::new(&dockyard)
+        .args(["run", "--help"])
+        .output()
+        .with_context(|| format!("running {} run --help", dockyard.display()))?;
+    let options = long_options(&String::from_utf8_lossy(&help.stdout));
+    let state = crate::target::dir(root).join("demo/state");
+    let (args, inside_probe) = run_args(root, &options, &state, &probe)?;
     // Labs from 02 on create namespaces: like `check`, use sudo only to run.
     let mut container = if lab.needs_root(root) && !crate::check::is_root() {
         let mut c = Command::new("sudo");
@@ -55,7 +68,25 @@ pub fn run(root: &Path) -> Result<()> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     println!("$ {} {}\n", display(&dockyard, root), shown.join(" "));
-    let inside = report(&mut container)?;
+    let inside = report(&mut container);
+    // With --rm only empty directories are left; sudo made them, so sudo
+    // removes them (or `cargo clean` could not).
+    if state.exists() {
+        let removed = if crate::check::is_root() {
+            std::fs::remove_dir_all(&state).is_ok()
+        } else {
+            Command::new("sudo")
+                .arg("rm")
+                .arg("-rf")
+                .arg(&state)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !removed {
+            println!("(left behind: {})", state.display());
+        }
+    }
+    let inside = inside?;
     print!("{}", side_by_side(&host, &inside));
     println!(
         "\nLab {} is the furthest the reference goes. Now build your own: `cargo xtask check 01` shows what to do first.",
@@ -64,16 +95,39 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The `dockyard` arguments that show off lab `lab`, and the probe's path
-/// as the container sees it.
-fn run_args(root: &Path, lab: &Lab, probe: &Path) -> Result<(Vec<String>, PathBuf)> {
+/// The `dockyard run` arguments that show off a lab whose `run` takes
+/// `options` (from its `--help`), and the probe's path as the container
+/// sees it. Its state, if it keeps any, goes to `state`.
+fn run_args(
+    root: &Path,
+    options: &BTreeSet<String>,
+    state: &Path,
+    probe: &Path,
+) -> Result<(Vec<String>, PathBuf)> {
     let mut args = vec!["run".to_owned()];
-    if lab.num.as_str() >= "02" {
+    let has = |name: &str| options.contains(name);
+    if has("hostname") {
         args.extend(["--hostname".into(), "dockyard-demo".into()]);
     }
-    if lab.num.as_str() < "03" {
-        return Ok((args, probe.to_path_buf()));
+    // Where an engine keeps its state (lab 07's --state-dir, lab 06's
+    // --root): under target/, not /var/lib/dockyard.
+    for flag in ["state-dir", "root"] {
+        if has(flag) {
+            args.extend([format!("--{flag}"), state.display().to_string()]);
+        }
     }
+    // Remove the container when it ends, as `docker run --rm` does.
+    if has("rm") {
+        args.push("--rm".into());
+    }
+    let root_flag = if has("rootfs") {
+        "--rootfs"
+    } else if has("lower") {
+        // Lab 06: the rootfs as the one read-only layer of an overlay.
+        "--lower"
+    } else {
+        return Ok((args, probe.to_path_buf()));
+    };
     // A minimal rootfs made from the probe (and busybox, when installed).
     let dir = crate::target::dir(root).join("demo/rootfs");
     if dir.exists() {
@@ -81,8 +135,21 @@ fn run_args(root: &Path, lab: &Lab, probe: &Path) -> Result<(Vec<String>, PathBu
     }
     kit::rootfs::Rootfs::create(&dir, probe)
         .with_context(|| format!("making {}", dir.display()))?;
-    args.extend(["--rootfs".into(), dir.display().to_string()]);
+    args.extend([root_flag.into(), dir.display().to_string()]);
     Ok((args, PathBuf::from("/probe")))
+}
+
+/// The long options a `--help` text lists: `--state-dir <DIR>` → `state-dir`.
+fn long_options(help: &str) -> BTreeSet<String> {
+    help.split_whitespace()
+        .filter_map(|word| word.strip_prefix("--"))
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
 }
 
 fn display(path: &Path, root: &Path) -> String {
@@ -186,4 +253,29 @@ fn names(v: &Value) -> String {
                 .join(",")
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_read_from_help() {
+        let help = "Usage: dockyard run [OPTIONS] --rootfs <ROOTFS> -- <COMMAND>...\n\n\
+                    Options:\n      --rootfs <ROOTFS>\n      --rm  Remove it\n      \
+                    --state-dir <STATE_DIR>  [default: /var/lib/dockyard]\n  -h, --help\n";
+        let options = long_options(help);
+        for name in ["rootfs", "rm", "state-dir", "help"] {
+            assert!(options.contains(name), "{name}: {options:?}");
+        }
+        let probe = Path::new("/p");
+        let state = Path::new("/t/demo/state");
+        let root = Path::new("/nonexistent-root");
+        let only = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        let (args, inside) = run_args(root, &only(&["hostname"]), state, probe).unwrap();
+        assert_eq!(args, ["run", "--hostname", "dockyard-demo"]);
+        assert_eq!(inside, probe);
+        let (args, _) = run_args(root, &only(&["state-dir", "rm"]), state, probe).unwrap();
+        assert_eq!(args, ["run", "--state-dir", "/t/demo/state", "--rm"]);
+    }
 }

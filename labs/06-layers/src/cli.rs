@@ -1,7 +1,8 @@
 //! `dockyard-06`: containers on an overlay of layers.
 //!
 //! ```text
-//! dockyard-06 [--root DIR] run --lower DIR… [--name ID] [--keep] [--hostname H] -- CMD…
+//! dockyard-06 [--root DIR] run --lower DIR… [--many-layers auto|lowerdir-plus|short-links]
+//!                                [--name ID] [--keep] [--hostname H] -- CMD…
 //! dockyard-06 [--root DIR] create --lower DIR… ID      mount a layer; print its rootfs
 //! dockyard-06 [--root DIR] rm ID                       unmount, remove the upper
 //! dockyard-06 [--root DIR] diff ID|--upper DIR [-o FILE] [--gzip] [--mtime N] [--id-shift N]
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::diff::{DiffOptions, diff};
 use crate::error::Error;
+use crate::many::ManyLayers;
 use crate::rwlayer::{self, CreateOptions, RwLayer};
 
 /// Containers on an overlay of read-only layers plus a read/write layer.
@@ -44,6 +46,9 @@ pub struct LayerArgs {
     /// Mount with `userxattr` (rootless overlay, in a user namespace).
     #[arg(long)]
     pub userxattr: bool,
+    /// How to mount more layers than a page of mount data holds.
+    #[arg(long, value_enum, default_value_t = ManyLayers::Auto)]
+    pub many_layers: ManyLayers,
     /// For the checks: fail this step on purpose.
     #[arg(long, hide = true)]
     pub fail_at: Option<String>,
@@ -54,6 +59,7 @@ impl LayerArgs {
         CreateOptions {
             userxattr: self.userxattr,
             volatile: false,
+            many: self.many_layers,
             fail_at: self.fail_at.clone(),
         }
     }

@@ -6,6 +6,7 @@
 //!     upper/       every change the container makes
 //!     work/        overlay's scratch space (empty between operations)
 //!     merged/      the mount point: the container's root filesystem
+//!     l/           short links to the lowers, when they are many (see `many`)
 //!     config.json  (lab 05's bundle, when the CLI runs a container here)
 //! ```
 //!
@@ -30,13 +31,15 @@ use nix::mount::{MntFlags, umount2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::many;
+use crate::many::{self, ManyLayers};
 use crate::overlay::{self, Dirs, MOUNT_DATA_MAX};
 
 pub const UPPER: &str = "upper";
 pub const WORK: &str = "work";
 pub const MERGED: &str = "merged";
 pub const RECORD: &str = "layer.json";
+/// The short links to the lowers (`many::mount_short_links`).
+pub const LINKS: &str = "l";
 
 /// The steps of [`create`], by name (for `--fail-at`).
 pub const STEP_DIRS: &str = "make the upper, work and merged directories";
@@ -51,6 +54,9 @@ pub struct CreateOptions {
     /// Mount with `volatile`: no sync of the upper, ever (see
     /// [`crate::overlay`]); for a layer removed when its container ends.
     pub volatile: bool,
+    /// How to mount more layers than a page of mount data holds
+    /// (`Auto`: `lowerdir+` where the kernel has it, short links otherwise).
+    pub many: ManyLayers,
     /// For the checks: fail this step on purpose.
     pub fail_at: Option<String>,
 }
@@ -76,6 +82,9 @@ pub struct RwLayer {
     /// Mounted with `volatile` (absent in a record: false).
     #[serde(default)]
     pub volatile: bool,
+    /// How layers beyond a page are mounted (absent in a record: `Auto`).
+    #[serde(default)]
+    pub many: ManyLayers,
 }
 
 /// A layer id: a file name of letters, digits, `-`, `_`, `.`.
@@ -141,6 +150,7 @@ pub fn create(
         lowers,
         userxattr: opts.userxattr,
         volatile: opts.volatile,
+        many: opts.many,
     };
     match create_in(&layer, opts) {
         Ok(()) => Ok(layer),
@@ -218,8 +228,8 @@ impl RwLayer {
     }
 
     /// Mount the overlay on `merged/` (nothing to do if it is mounted):
-    /// with `mount(2)` when the options fit in a page, the new mount API
-    /// otherwise.
+    /// with `mount(2)` when the options fit in a page; otherwise as
+    /// `self.many` says: `lowerdir+` (Linux 6.8+) or short links in `l/`.
     pub fn mount(&self) -> Result<(), Error> {
         if self.is_mounted() {
             return Ok(());
@@ -236,7 +246,8 @@ impl RwLayer {
         if overlay::mount_data(&dirs)?.len() <= MOUNT_DATA_MAX {
             overlay::mount_legacy(&dirs, &target)
         } else {
-            many::mount_many(&dirs, &target)
+            let links = self.dir.join(LINKS);
+            many::mount_beyond_a_page(&dirs, &links, &target, self.many)
         }
     }
 

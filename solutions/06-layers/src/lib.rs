@@ -23,7 +23,7 @@
 //! |---------------|--------------------------------------------------------------|------|
 //! | [`overlay`]   | overlay's mount data: lowers top-first, upper, work           | 06.1 |
 //! | [`rwlayer`]   | a container's read/write layer: made, mounted, removed        | 06.2 |
-//! | [`many`]      | 100+ layers: one `lowerdir+` per layer with the new mount API | 06.3 |
+//! | [`many`]      | 100+ layers: `lowerdir+` (new mount API), or short links     | 06.3 |
 //! | [`changes`]   | what the upper holds: copies, whiteouts, opaque directories   | 06.4 |
 //! | [`diff`]      | the upper as a deterministic OCI layer tarball, and its digests | 06.5 |
 //! | [`bundle`]    | a lab-05 bundle whose rootfs is the overlay                   |      |

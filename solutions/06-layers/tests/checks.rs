@@ -635,10 +635,11 @@ fn t06_2_fifty_containers_share_one_copy_of_the_lowers() {
 
 // ------------------------------------------------------------- 06.3
 
-#[test]
-fn t06_3_a_hundred_layers_mount_and_the_top_one_wins() {
-    require_root(LAB);
-    let setup = Setup::new();
+/// 101 layers with long paths (far more than a page of mount data), each
+/// with the same file `/f` of random content and one file of its own,
+/// run with `--many-layers HOW`: inside, the top layer's `/f`, all 100
+/// files, and the root mount's options as mountinfo shows them.
+fn hundred_layers(setup: &Setup, how: &str) -> String {
     let mut lowers = vec![setup.base.clone()];
     let mut top = String::new();
     for i in 0..100 {
@@ -654,19 +655,132 @@ fn t06_3_a_hundred_layers_mount_and_the_top_one_wins() {
         "the check's layers must not fit in a page"
     );
     let id = random::token(10);
-    let refs: Vec<&Path> = lowers.iter().map(PathBuf::as_path).collect();
-    let out = setup.run(&refs, Some(&id), &["cat", "/f", "then", "ls", "/each"]);
+    let mut args: Vec<String> = vec!["run".into(), "--many-layers".into(), how.into()];
+    for lower in &lowers {
+        args.push("--lower".into());
+        args.push(lower.display().to_string());
+    }
+    args.extend(["--name".into(), id.clone(), "--keep".into(), "--".into()]);
+    args.extend(
+        [
+            "/probe",
+            "cat",
+            "/f",
+            "then",
+            "ls",
+            "/each",
+            "then",
+            "cat",
+            "/proc/self/mountinfo",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = setup.dy(&args);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "`dockyard-06 run --many-layers {how}` with 101 layers failed\n{}",
+        out.describe()
+    );
     let lines = out.json_lines();
     assert_eq!(
         lines[0]["content"], top,
-        "with 101 layers, /f must come from the last layer of the list (the top)"
+        "with 101 layers ({how}), /f must come from the last layer of the list (the top)"
     );
     let seen = lines[1]["entries"].as_array().map_or(0, Vec::len);
     assert_eq!(
         seen, 100,
-        "every layer's file must be seen: /each has {seen} of 100"
+        "every layer's file must be seen ({how}): /each has {seen} of 100"
     );
+    let mountinfo = lines[2]["content"].as_str().unwrap_or_default().to_owned();
     setup.rm(&id);
+    assert!(
+        !setup.layer_dir(&id).exists(),
+        "rm must remove the layer's directory, its short links included"
+    );
+    // The container's `/`: the last mount on "/" (lab 05 mounts nothing over it).
+    let root = shared::mountinfo::parse(&mountinfo)
+        .into_iter()
+        .rev()
+        .find(|m| m.mount_point == "/")
+        .unwrap_or_else(|| panic!("no / in the container's mountinfo:\n{mountinfo}"));
+    assert_eq!(
+        root.fs_type, "overlay",
+        "the container's / must be the overlay"
+    );
+    root.super_options
+}
+
+/// The `lowerdir` of an overlay's options, as mountinfo shows them: the
+/// names in `lowerdir=A:B` and each `lowerdir+=A` (Linux 6.8+ shows the
+/// layers one by one when they were given so).
+fn shown_lowers(options: &str) -> Vec<String> {
+    options
+        .split(',')
+        .flat_map(|o| {
+            if let Some(list) = o.strip_prefix("lowerdir=") {
+                list.split(':').map(str::to_owned).collect()
+            } else if let Some(one) = o.strip_prefix("lowerdir+=") {
+                vec![one.to_owned()]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn t06_3_a_hundred_layers_mount_and_the_top_one_wins() {
+    require_root(LAB);
+    let setup = Setup::new();
+    // The path this kernel must get: lowerdir+ where overlay takes it.
+    let plus = shared::overlay::takes_lowerdir_plus(setup.check.dir())
+        .unwrap_or_else(|errno| panic!("cannot ask the kernel about lowerdir+: errno {errno}"));
+    let options = hundred_layers(&setup, "auto");
+    let lowers = shown_lowers(&options);
+    assert_eq!(
+        lowers.len(),
+        101,
+        "101 lowers in the root's options: {options}"
+    );
+    if plus {
+        assert!(
+            options.contains("lowerdir+=") && lowers.iter().all(|l| l.starts_with('/')),
+            "this kernel takes lowerdir+ (Linux 6.8+): the root must be mounted with one \
+             absolute lowerdir+ per layer (mount_many), not fall back to short links; \
+             did mount_many fail, and the fallback hide it? Options: {options}"
+        );
+    } else {
+        assert!(
+            lowers.iter().all(|l| !l.starts_with('/')),
+            "this kernel has no lowerdir+: the root must be mounted with short links \
+             (relative lowerdir). Options: {options}"
+        );
+    }
+}
+
+#[test]
+fn t06_3_short_links_mount_a_hundred_layers_on_any_kernel() {
+    require_root(LAB);
+    let setup = Setup::new();
+    let options = hundred_layers(&setup, "short-links");
+    let lowers = shown_lowers(&options);
+    assert_eq!(
+        lowers.len(),
+        101,
+        "101 lowers in the root's options: {options}"
+    );
+    assert!(
+        lowers
+            .iter()
+            .all(|l| !l.starts_with('/') && !l.is_empty() && l.len() <= 32),
+        "with short links, lowerdir names each layer by a short link, relative to the \
+         links directory the mount is made from (`100:99:…:0`), never by an absolute \
+         path. Options: {options}"
+    );
+    let distinct: std::collections::BTreeSet<&String> = lowers.iter().collect();
+    assert_eq!(distinct.len(), 101, "one link per layer: {options}");
 }
 
 // ------------------------------------------------------------- 06.4

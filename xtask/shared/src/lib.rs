@@ -1,6 +1,7 @@
 //! What the workbook's tools share: xtask, xtask-book, the check kit and
 //! the probe each need to read the mount table, tell which cgroup layout a
-//! host has, know whether they run as root, or read task markers. Written
+//! host has, know whether they run as root, or read task markers (and lab
+//! 06's checks and `doctor` whether overlay takes `lowerdir+`). Written
 //! once here, so a fix (an escaped space in a mount point, a hybrid host, a
 //! marker rule) reaches every tool.
 //!
@@ -10,4 +11,5 @@
 pub mod cgroups;
 pub mod markers;
 pub mod mountinfo;
+pub mod overlay;
 pub mod privileges;

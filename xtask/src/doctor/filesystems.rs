@@ -3,7 +3,7 @@
 use super::detect::root_is_shared;
 use super::needs::Needs;
 use super::report::{Item, fix};
-use super::sys::{read, read_trimmed};
+use super::sys::{major_minor, read, read_trimmed};
 
 /// Mount namespaces and pivot_root work on any Linux; what differs is
 /// whether `/` propagates mounts, which the rootfs lab has to deal with.
@@ -103,6 +103,50 @@ pub fn rootless_overlay() -> Item {
     }
 }
 
+/// Many layers (lab 06, task 06.3): past a page of mount data, overlay's
+/// `lowerdir+` (Linux 6.8+) or Docker's short links and a relative
+/// `lowerdir` (any kernel). Asked of the kernel as root (`fsopen` of an
+/// overlay context and `CMD_CREATE`, never mounted: nothing changes on the
+/// host, see `shared::overlay`); read from the kernel's version otherwise.
+pub fn many_layers() -> Item {
+    const NAME: &str = "100+ layers";
+    let dir = std::env::temp_dir().join(format!("dockyard-doctor-many-{}", std::process::id()));
+    let asked = std::fs::create_dir_all(&dir)
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+        .and_then(|()| shared::overlay::takes_lowerdir_plus(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    let release = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default();
+    match asked {
+        Ok(plus) => Item::ok(NAME, many_layers_path(plus, "")),
+        Err(_) => {
+            // Not root (EPERM), or no overlay yet: say what the version suggests.
+            let plus = major_minor(&release).is_some_and(|v| v >= (6, 8));
+            Item::ok(
+                NAME,
+                many_layers_path(
+                    plus,
+                    &format!(" (by the version, {release}; as root the doctor asks the kernel)"),
+                ),
+            )
+        }
+    }
+}
+
+/// The sentence `doctor` prints for the path lab 06 takes past a page.
+fn many_layers_path(plus: bool, how_known: &str) -> String {
+    if plus {
+        format!(
+            "overlay takes lowerdir+{how_known}: lab 06 mounts them with the new mount API, \
+             one lowerdir+ per layer (short links with --many-layers short-links)"
+        )
+    } else {
+        format!(
+            "no lowerdir+ before Linux 6.8{how_known}: lab 06 mounts them with short links \
+             and a relative lowerdir, as Docker does"
+        )
+    }
+}
+
 /// /proc/filesystems: one `[nodev]<TAB>name` line per filesystem.
 fn has_filesystem(text: &str, name: &str) -> bool {
     text.lines()
@@ -121,6 +165,12 @@ fn overlay_module_installed() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_many_layers_path_is_named() {
+        assert!(many_layers_path(true, "").contains("lowerdir+ per layer"));
+        assert!(many_layers_path(false, " (by the version)").contains("short links"));
+    }
 
     #[test]
     fn filesystems_are_listed() {

@@ -45,6 +45,7 @@ pub fn run() -> Result<bool> {
         filesystems::mounts(&needs),
         filesystems::overlayfs(&needs),
         filesystems::rootless_overlay(),
+        filesystems::many_layers(),
         cgroups::cgroups(&needs),
         tools::iproute2(&needs),
         tools::nat(&needs),

@@ -28,8 +28,20 @@ const METAPACKAGE: &str = "linux-image-amd64";
 /// The modules the guest loads, in this order, each after its own
 /// dependencies. `virtio_pci` comes first: the 9p transport binds to a
 /// virtio PCI device, which exists only once the PCI driver is loaded.
-/// `overlay` and `veth` are what container labs mount and create.
-pub const MODULES: [&str; 5] = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "veth"];
+/// `overlay` and `veth` are what container labs mount and create; `brd`
+/// (a RAM disk) and `ext4` hold the guest's `/tmp` (see `stage2.sh`);
+/// ext4 asks the crypto API for `crc32c` (not in `modules.dep`: it is
+/// looked up by name), which `crc32c_generic` provides.
+pub const MODULES: [&str; 8] = [
+    "virtio_pci",
+    "9pnet_virtio",
+    "9p",
+    "overlay",
+    "veth",
+    "brd",
+    "crc32c_generic",
+    "ext4",
+];
 
 /// An unpacked kernel with its modules.
 #[derive(Debug, Clone)]

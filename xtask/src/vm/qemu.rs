@@ -59,6 +59,10 @@ fn append() -> String {
         "console=ttyS0",
         // A pure cgroup-v2 host: no v1 controller can be mounted.
         "cgroup_no_v1=all",
+        // One RAM disk of 1 GiB (pages are taken only when written) for
+        // the guest's /tmp, formatted ext4 by stage 2.
+        "brd.rd_nr=1",
+        "brd.rd_size=1048576",
         // A panic ends qemu at once (-no-reboot) instead of hanging.
         "panic=-1",
         "quiet",

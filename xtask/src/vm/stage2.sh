@@ -15,7 +15,17 @@ must $B mount -t devtmpfs devtmpfs /dev
 must $B mkdir -p /dev/pts /dev/shm
 must $B mount -t devpts devpts /dev/pts
 must $B mount -t tmpfs -o mode=1777 shm /dev/shm
-must $B mount -t tmpfs -o mode=1777 tmp /tmp
+# /tmp, where the checks make their temp dirs, is ext4 on a RAM disk, as
+# Debian 12's /tmp is on its disk: tmpfs takes user.* xattrs only since
+# Linux 6.6, and a rootless overlay (userxattr) keeps its whiteouts and
+# opaque marks in user.overlay.* on its upper. tmpfs if that fails.
+if [ -b /dev/ram0 ] && PATH=/usr/sbin:/sbin:/usr/bin:/bin mkfs.ext4 -q -F -O ^has_journal -E nodiscard /dev/ram0 >/dev/null 2>&1 &&
+    $B mount -t ext4 /dev/ram0 /tmp; then
+    must $B chmod 1777 /tmp
+else
+    say "no ext4 RAM disk for /tmp; tmpfs (no user.* xattrs before Linux 6.6)"
+    must $B mount -t tmpfs -o mode=1777 tmp /tmp
+fi
 must $B mount -t tmpfs -o mode=0755 run /run
 must $B mkdir -p /run/lock
 # `cgroup_no_v1=all` is on the command line: this is the only hierarchy.
