@@ -36,7 +36,7 @@ use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
-use crate::{identity, mounts, seccomp};
+use crate::{devices, identity, mounts, seccomp};
 
 /// The runtime's directory of containers (`--root`).
 pub const DEFAULT_ROOT: &str = "/run/dockyard";
@@ -46,6 +46,7 @@ pub const STEP_PRIVATE: &str = "make the mounts private";
 pub const STEP_BIND: &str = "bind-mount the rootfs onto itself";
 pub const STEP_MOUNTS: &str = "mount config.json's mounts";
 pub const STEP_DEVICES: &str = "make the default devices";
+pub const STEP_NODES: &str = "make config.json's devices";
 pub const STEP_PIVOT: &str = "change the root";
 pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
 pub const STEP_SYSCTL: &str = "write the sysctls";
@@ -194,6 +195,33 @@ fn create_in(
     // END TASK 05.2
 }
 
+/// The device cgroup (`devices.rs`): on v1 a directory of its own in the
+/// devices hierarchy, recorded in the state before anything is written
+/// to it (so `delete` finds it), returned for the parent's part to put
+/// the child in; on v2 a program attached to the cgroup.
+fn apply_device_rules(
+    dir: &Path,
+    plan: &Plan,
+    state: &mut State,
+) -> Result<Option<PathBuf>, Error> {
+    let Some(rules) = &plan.device_rules else {
+        return Ok(None);
+    };
+    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+    let name = plan
+        .cgroup_path
+        .as_deref()
+        .expect("always set by Plan::new");
+    let Some((devices, parents)) = devices::apply(&layout, name, rules)? else {
+        return Ok(None);
+    };
+    state.cgroup_parents.extend(parents);
+    state.cgroup_dirs.push(devices.clone());
+    state.save(dir)?;
+    devices::write_v1(&devices, rules)?;
+    Ok(Some(devices))
+}
+
 /// The host's ids of the container's `uid`/`gid` (through the id maps
 /// of a user namespace).
 fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
@@ -249,6 +277,9 @@ fn steps<'a>(
                 Ok(())
             }
         })
+        .add(STEP_NODES, || {
+            devices::make_nodes(layout, &plan.devices, plan.config.namespaces.user)
+        })
         .add(STEP_PIVOT, || rootfs::pivot::pivot(layout))
         .add(STEP_ROOT, || mounts::finish_root(plan));
     // Lab 04: a cgroup namespace rooted at the container's own cgroup,
@@ -295,6 +326,7 @@ pub fn step_names() -> Vec<&'static str> {
         STEP_BIND,
         STEP_MOUNTS,
         STEP_DEVICES,
+        STEP_NODES,
         STEP_PIVOT,
         STEP_ROOT,
     ];

@@ -14,6 +14,8 @@
 //! | [`mounts`]     | config.json's mounts, masked and read-only paths, sysctls    | 05.3 |
 //! | [`identity`]   | rlimits, user and groups, the five capability sets, no_new_privs | 05.3 |
 //! | [`seccomp`]    | linux.seccomp compiled to BPF (`seccompiler`), loaded in the child | 05.4 |
+//! | [`devices`]    | linux.devices, and the device cgroup (v1 files, v2 [`devfilter`]) |      |
+//! | [`exe`]        | CVE-2019-5736: re-exec from a read-only overlay (or sealed memfd) |      |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
 //! | [`cli`]        | the command line real callers use                            |      |
@@ -21,7 +23,10 @@
 pub mod bundle;
 pub mod cli;
 pub mod container;
+pub mod devfilter;
+pub mod devices;
 pub mod error;
+pub mod exe;
 pub mod identity;
 pub mod mounts;
 pub mod plan;

@@ -105,6 +105,10 @@ pub struct Plan {
     /// The cgroup's name below each hierarchy's top (no leading '/').
     pub cgroup_path: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// `linux.devices`: the nodes to make in the rootfs.
+    pub devices: Vec<crate::devices::Node>,
+    /// `linux.resources.devices`, replayed (`None`: no device cgroup).
+    pub device_rules: Option<crate::devices::Rules>,
 }
 
 fn c(path: impl AsRef<std::ffi::OsStr>) -> Result<CString, Error> {
@@ -170,6 +174,8 @@ impl Plan {
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            devices: crate::devices::nodes_of(spec)?,
+            device_rules: crate::devices::rules_of(spec)?,
         };
         plan.mounts(spec)?;
         if let Some(linux) = spec.linux() {

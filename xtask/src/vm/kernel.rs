@@ -28,8 +28,17 @@ const METAPACKAGE: &str = "linux-image-amd64";
 /// The modules the guest loads, in this order, each after its own
 /// dependencies. `virtio_pci` comes first: the 9p transport binds to a
 /// virtio PCI device, which exists only once the PCI driver is loaded.
-/// `overlay` and `veth` are what container labs mount and create.
-pub const MODULES: [&str; 5] = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "veth"];
+/// `overlay` and `veth` are what container labs mount and create; `loop`
+/// gives the guest block devices (its root is a 9p share), which lab 05's
+/// device-cgroup checks make nodes of.
+pub const MODULES: [&str; 6] = [
+    "virtio_pci",
+    "9pnet_virtio",
+    "9p",
+    "overlay",
+    "veth",
+    "loop",
+];
 
 /// An unpacked kernel with its modules.
 #[derive(Debug, Clone)]
