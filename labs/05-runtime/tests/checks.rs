@@ -1465,6 +1465,15 @@ fn t05_2_a_corrupt_state_file_is_named_and_delete_force_removes_it() {
     );
     setup.rt(&["delete", "--force", &id]).ok("delete --force");
     assert!(!dir.exists(), "delete --force left {}", dir.display());
+    // The id is free again: a container of that name runs.
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &id]);
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "run after delete --force: {}",
+        ran.stderr.trim()
+    );
 }
 
 #[test]

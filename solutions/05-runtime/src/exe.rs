@@ -57,6 +57,9 @@ const MOUNT_ATTR_NODEV: libc::c_uint = 4;
 const SEALS: libc::c_int =
     libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
+/// Set in the environment of the re-executed runtime.
+const REEXECUTED: &str = "_DOCKYARD_SEALED_EXE";
+
 /// How this process's binary is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sealed {
@@ -193,7 +196,10 @@ fn memfd_copy() -> Result<OwnedFd, Errno> {
 /// the runtime's, the overlay's second layer. Returns only on failure, or
 /// when there is nothing to do.
 pub fn reexec_sealed(empty: &Path) -> Result<(), Error> {
-    if sealed() != Sealed::No {
+    // Once only: were the check above ever wrong about a sealed copy, a
+    // second re-exec would loop for ever. (The container's environment
+    // is config.json's alone: this variable never reaches it.)
+    if sealed() != Sealed::No || std::env::var_os(REEXECUTED).is_some() {
         return Ok(());
     }
     let binary = std::fs::read_link("/proc/self/exe")
@@ -205,7 +211,7 @@ pub fn reexec_sealed(empty: &Path) -> Result<(), Error> {
     };
     let c = |s: OsString| CString::new(s.as_bytes()).expect("arguments hold no NUL");
     let args: Vec<CString> = std::env::args_os().map(c).collect();
-    let env: Vec<CString> = std::env::vars_os()
+    let mut env: Vec<CString> = std::env::vars_os()
         .map(|(k, v)| {
             let mut kv = k;
             kv.push("=");
@@ -213,6 +219,7 @@ pub fn reexec_sealed(empty: &Path) -> Result<(), Error> {
             c(kv)
         })
         .collect();
+    env.push(CString::new(format!("{REEXECUTED}=1")).expect("no NUL"));
     let errno = nix::unistd::execveat(
         fd.as_fd(),
         c"",
