@@ -1502,19 +1502,36 @@ fn t05_2_delete_force_cleans_up_after_create_is_killed_mid_setup() {
         .spawn()
         .expect("start create");
     let state = setup.root.join(&id).join("state.json");
+    // Wait until create is blocked in open(2) of the FIFO, its state
+    // written: /proc/PID/syscall starts with the number of openat, and
+    // still does 200 ms later (not a passing open of another file).
+    let syscall = format!("/proc/{}/syscall", create.id());
+    let in_open = || {
+        let now = fs::read_to_string(&syscall).unwrap_or_default();
+        now.starts_with(&format!("{} ", libc::SYS_openat))
+    };
     let deadline = Instant::now() + DEADLINE;
-    while !state.exists() && Instant::now() < deadline {
+    let blocked = loop {
+        if state.exists() && in_open() {
+            std::thread::sleep(Duration::from_millis(200));
+            if in_open() && create.try_wait().ok().flatten().is_none() {
+                break true;
+            }
+        }
+        if Instant::now() > deadline || create.try_wait().ok().flatten().is_some() {
+            break false;
+        }
         std::thread::sleep(Duration::from_millis(10));
-    }
-    // It re-executes itself (exe.rs) before writing: wait for the open.
-    std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        blocked,
+        "create never got to open the namespace path {} with its state written (did it \
+         exit? {:?})",
+        fifo.display(),
+        create.try_wait()
+    );
     let _ = create.kill();
     let _ = create.wait();
-    assert!(
-        state.exists(),
-        "create wrote no state.json before it set anything up: delete could not find what \
-         it leaves"
-    );
     let shown = setup.state(&id);
     assert_eq!(
         shown["status"], "creating",
