@@ -115,7 +115,17 @@ fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
         .cgroup_path
         .as_deref()
         .expect("always set by Plan::new");
-    Ok(cgroups::manager::for_layout(&layout, name))
+    let cgroup = cgroups::manager::for_layout(&layout, name);
+    // linux.resources.devices: the device cgroup comes with it (devices.rs).
+    Ok(match &plan.device_rules {
+        Some(rules) => Box::new(devices::WithDevices::new(
+            &layout,
+            name,
+            cgroup,
+            rules.clone(),
+        )?),
+        None => cgroup,
+    })
 }
 
 /// Make the parents of a nested cgroup path; returns those made, deepest last.
@@ -193,33 +203,6 @@ fn create_in(
     // TASK 05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time
     todo!("05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time")
     // END TASK 05.2
-}
-
-/// The device cgroup (`devices.rs`): on v1 a directory of its own in the
-/// devices hierarchy, recorded in the state before anything is written
-/// to it (so `delete` finds it), returned for the parent's part to put
-/// the child in; on v2 a program attached to the cgroup.
-fn apply_device_rules(
-    dir: &Path,
-    plan: &Plan,
-    state: &mut State,
-) -> Result<Option<PathBuf>, Error> {
-    let Some(rules) = &plan.device_rules else {
-        return Ok(None);
-    };
-    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
-    let name = plan
-        .cgroup_path
-        .as_deref()
-        .expect("always set by Plan::new");
-    let Some((devices, parents)) = devices::apply(&layout, name, rules)? else {
-        return Ok(None);
-    };
-    state.cgroup_parents.extend(parents);
-    state.cgroup_dirs.push(devices.clone());
-    state.save(dir)?;
-    devices::write_v1(&devices, rules)?;
-    Ok(Some(devices))
 }
 
 /// The host's ids of the container's `uid`/`gid` (through the id maps

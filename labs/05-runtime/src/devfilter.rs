@@ -35,7 +35,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::devices::{Kind, RWM, Rules};
-use crate::error::Error;
+use cgroups::error::CgroupError;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
@@ -192,7 +192,7 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> Result<libc::c_long, std::io::Erro
 }
 
 /// Load the program; on a refusal, the verifier's log says why.
-fn load(prog: &[Insn]) -> Result<OwnedFd, Error> {
+fn load(prog: &[Insn], dir: &Path) -> Result<OwnedFd, CgroupError> {
     let license = CString::new("MIT").expect("no NUL");
     let mut log = vec![0u8; 1 << 16];
     let mut attr = ProgLoad {
@@ -212,15 +212,12 @@ fn load(prog: &[Insn]) -> Result<OwnedFd, Error> {
             attr.log_buf = log.as_mut_ptr() as u64;
             bpf(BPF_PROG_LOAD, &mut attr).map_err(|source| {
                 let text = String::from_utf8_lossy(&log);
-                Error::Io {
-                    what: "load the device filter (BPF_PROG_LOAD) for",
-                    path: format!(
-                        "the cgroup; the verifier said: {}",
-                        text.trim_end_matches('\0').trim()
-                    )
-                    .into(),
+                let said = text.trim_end_matches('\0').trim();
+                CgroupError::new(
+                    format!("load the device filter (the verifier said: {said}) for"),
+                    dir,
                     source,
-                }
+                )
             })?
         }
     };
@@ -229,9 +226,10 @@ fn load(prog: &[Insn]) -> Result<OwnedFd, Error> {
 }
 
 /// Compile `rules`, load the program and attach it to the cgroup `dir`.
-pub fn attach(dir: &Path, rules: &Rules) -> Result<(), Error> {
-    let prog = load(&program(rules))?;
-    let cgroup = std::fs::File::open(dir).map_err(Error::io("open the cgroup", dir))?;
+pub fn attach(dir: &Path, rules: &Rules) -> Result<(), CgroupError> {
+    let prog = load(&program(rules), dir)?;
+    let cgroup = std::fs::File::open(dir)
+        .map_err(|source| CgroupError::new("open the cgroup", dir, source))?;
     let mut attr = ProgAttach {
         target_fd: cgroup.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
@@ -240,7 +238,7 @@ pub fn attach(dir: &Path, rules: &Rules) -> Result<(), Error> {
     };
     bpf(BPF_PROG_ATTACH, &mut attr)
         .map(drop)
-        .map_err(Error::io("attach the device filter to the cgroup", dir))
+        .map_err(|source| CgroupError::new("attach the device filter to", dir, source))
 }
 
 #[cfg(test)]

@@ -42,10 +42,11 @@
 //! root, a bind mount of the host's node of the same path (runc's way).
 
 use std::ffi::CString;
-use std::fs;
 use std::os::fd::AsFd;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, PathBuf};
 
+use cgroups::CgroupManager;
+use cgroups::error::CgroupError;
 use cgroups::layout::Layout as CgroupLayout;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, openat};
@@ -281,56 +282,112 @@ pub fn rules_of(spec: &Spec) -> Result<Option<Rules>, Error> {
     Ok(Some(rules))
 }
 
-/// Put the rules on the container's cgroup `name`. On v1, that is a
-/// directory of the devices hierarchy of its own, returned with the
-/// parents made for it (the caller records them for `delete`, and puts
-/// the process in it); on v2, a program attached to the cgroup's
-/// directory, freed by the kernel with the cgroup.
-pub fn apply(
-    layout: &CgroupLayout,
-    name: &str,
-    rules: &Rules,
-) -> Result<Option<(PathBuf, Vec<PathBuf>)>, Error> {
-    match layout {
-        CgroupLayout::V2 { mount_point } => {
-            let dir = mount_point.join(name);
-            crate::devfilter::attach(&dir, rules)?;
-            Ok(None)
-        }
-        CgroupLayout::V1 { .. } => {
-            let Some(hierarchy) = layout.v1_mount("devices") else {
-                return Err(Error::Unsupported {
-                    field: "linux.resources.devices",
-                    why: "this cgroup v1 host has no devices controller mounted".into(),
-                });
-            };
-            let dir = hierarchy.mount_point.join(name);
-            let mut parents = Vec::new();
-            let mut at = dir.parent();
-            while let Some(parent) = at.filter(|p| !p.exists()) {
-                parents.push(parent.to_path_buf());
-                at = parent.parent();
-            }
-            parents.reverse();
-            for parent in &parents {
-                fs::create_dir(parent).map_err(Error::io("create the cgroup", parent))?;
-            }
-            let made = fs::create_dir(&dir).map_err(Error::io("create the cgroup", &dir));
-            if let Err(err) = made {
-                parents.iter().rev().for_each(|p| drop(fs::remove_dir(p)));
-                return Err(err);
-            }
-            Ok(Some((dir, parents)))
-        }
+/// The container's cgroup with its device rules: lab 04's manager for
+/// the host's layout, plus, on v1, a directory in the `devices` hierarchy
+/// (in [`CgroupManager::dirs`], so the parents are made, the pid is added
+/// and `delete` removes it like the others), and on v2 the BPF program,
+/// attached when the limits are applied. `create_in` (05.2) uses it as it
+/// uses any manager.
+#[derive(Debug)]
+pub struct WithDevices {
+    inner: Box<dyn CgroupManager>,
+    rules: Rules,
+    /// v1: the cgroup's directory in the devices hierarchy.
+    v1: Option<PathBuf>,
+    /// v2: the cgroup's directory, where the program is attached.
+    v2: Option<PathBuf>,
+}
+
+impl WithDevices {
+    /// `inner`, the manager of the cgroup `name` on `layout`, with `rules`.
+    pub fn new(
+        layout: &CgroupLayout,
+        name: &str,
+        inner: Box<dyn CgroupManager>,
+        rules: Rules,
+    ) -> Result<WithDevices, Error> {
+        let (v1, v2) = match layout {
+            CgroupLayout::V2 { mount_point } => (None, Some(mount_point.join(name))),
+            CgroupLayout::V1 { .. } => match layout.v1_mount("devices") {
+                Some(hierarchy) => (Some(hierarchy.mount_point.join(name)), None),
+                None => {
+                    return Err(Error::Unsupported {
+                        field: "linux.resources.devices",
+                        why: "this cgroup v1 host has no devices controller mounted".into(),
+                    });
+                }
+            },
+        };
+        Ok(WithDevices {
+            inner,
+            rules,
+            v1,
+            v2,
+        })
     }
 }
 
-/// The v1 half of [`apply`], once the directory is recorded.
-pub fn write_v1(dir: &Path, rules: &Rules) -> Result<(), Error> {
-    for (file, line) in rules.v1_writes() {
-        cgroups::cgroupfs::write(dir, file, &line)?;
+impl CgroupManager for WithDevices {
+    fn dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.inner.dirs();
+        dirs.extend(self.v1.clone());
+        dirs
     }
-    Ok(())
+
+    fn create(&self) -> Result<(), CgroupError> {
+        self.inner.create()?;
+        match &self.v1 {
+            Some(dir) => cgroups::cgroupfs::create(dir).inspect_err(|_| {
+                // Not recorded yet: what was made must go with the error.
+                let _ = self.inner.remove();
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The limits, then the device rules — before the process is added:
+    /// v1 refuses a deny-all on a cgroup with children, and the child
+    /// must never run a moment without the rules.
+    fn apply(&self, limits: &cgroups::Limits) -> Result<(), CgroupError> {
+        self.inner.apply(limits)?;
+        if let Some(dir) = &self.v1 {
+            for (file, line) in self.rules.v1_writes() {
+                cgroups::cgroupfs::write(dir, file, &line)?;
+            }
+        }
+        if let Some(dir) = &self.v2 {
+            crate::devfilter::attach(dir, &self.rules)?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self) -> Result<(), CgroupError> {
+        let removed = self.inner.remove();
+        if let Some(dir) = &self.v1 {
+            cgroups::cgroupfs::remove(dir)?;
+        }
+        removed
+    }
+
+    fn oom_killed(&self) -> Result<bool, CgroupError> {
+        self.inner.oom_killed()
+    }
+
+    fn stats(&self) -> Result<cgroups::manager::Stats, CgroupError> {
+        self.inner.stats()
+    }
+
+    fn freeze(&self) -> Result<(), CgroupError> {
+        self.inner.freeze()
+    }
+
+    fn thaw(&self) -> Result<(), CgroupError> {
+        self.inner.thaw()
+    }
+
+    fn kill_all(&self) -> Result<(), CgroupError> {
+        self.inner.kill_all()
+    }
 }
 
 /// One node of `linux.devices`, worked out before clone.

@@ -115,7 +115,17 @@ fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
         .cgroup_path
         .as_deref()
         .expect("always set by Plan::new");
-    Ok(cgroups::manager::for_layout(&layout, name))
+    let cgroup = cgroups::manager::for_layout(&layout, name);
+    // linux.resources.devices: the device cgroup comes with it (devices.rs).
+    Ok(match &plan.device_rules {
+        Some(rules) => Box::new(devices::WithDevices::new(
+            &layout,
+            name,
+            cgroup,
+            rules.clone(),
+        )?),
+        None => cgroup,
+    })
 }
 
 /// Make the parents of a nested cgroup path; returns those made, deepest last.
@@ -226,7 +236,6 @@ fn create_in(
     state.cgroup_dirs = cgroup.dirs();
     state.save(dir)?;
     cgroup.apply(&plan.limits)?;
-    let devices_dir = apply_device_rules(dir, plan, state)?;
     let mut config = plan.config.clone();
     config.fail_at = opts.fail_at.clone();
     let gate = Gate::create(dir).map_err(Error::sys("make the exec FIFO"))?;
@@ -248,10 +257,6 @@ fn create_in(
         cgroup
             .add(pid)
             .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
-        if let Some(devices) = &devices_dir {
-            cgroups::cgroupfs::write(devices, "cgroup.procs", &pid.to_string())
-                .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
-        }
         if let Some(score) = plan.oom_score_adj {
             let path = format!("/proc/{pid}/oom_score_adj");
             fs::write(&path, score.to_string())
@@ -274,33 +279,6 @@ fn create_in(
     // END TASK 05.2
 }
 // ANCHOR_END: create_in
-
-/// The device cgroup (`devices.rs`): on v1 a directory of its own in the
-/// devices hierarchy, recorded in the state before anything is written
-/// to it (so `delete` finds it), returned for the parent's part to put
-/// the child in; on v2 a program attached to the cgroup.
-fn apply_device_rules(
-    dir: &Path,
-    plan: &Plan,
-    state: &mut State,
-) -> Result<Option<PathBuf>, Error> {
-    let Some(rules) = &plan.device_rules else {
-        return Ok(None);
-    };
-    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
-    let name = plan
-        .cgroup_path
-        .as_deref()
-        .expect("always set by Plan::new");
-    let Some((devices, parents)) = devices::apply(&layout, name, rules)? else {
-        return Ok(None);
-    };
-    state.cgroup_parents.extend(parents);
-    state.cgroup_dirs.push(devices.clone());
-    state.save(dir)?;
-    devices::write_v1(&devices, rules)?;
-    Ok(Some(devices))
-}
 
 /// The host's ids of the container's `uid`/`gid` (through the id maps
 /// of a user namespace).
