@@ -345,9 +345,9 @@ impl CgroupManager for WithDevices {
         }
     }
 
-    /// The limits, then the device rules — before the process is added:
-    /// v1 refuses a deny-all on a cgroup with children, and the child
-    /// must never run a moment without the rules.
+    /// The limits, then the device rules — before the process is added,
+    /// so it never runs a moment without them (and while the cgroup has
+    /// no child cgroups, which v1 requires of a deny-all).
     fn apply(&self, limits: &cgroups::Limits) -> Result<(), CgroupError> {
         self.inner.apply(limits)?;
         if let Some(dir) = &self.v1 {
