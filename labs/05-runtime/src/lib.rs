@@ -16,6 +16,8 @@
 //! | [`seccomp`]    | linux.seccomp compiled to BPF (`seccompiler`), loaded in the child | 05.4 |
 //! | [`hooks`]      | config.json's hooks, at the points the spec names          | 05.5 |
 //! | [`console`]    | process.terminal: a pty, its master sent to --console-socket | 05.6 |
+//! | [`devices`]    | linux.devices, and the device cgroup (v1 files, v2 [`devfilter`]) |      |
+//! | [`exe`]        | CVE-2019-5736: re-exec from a read-only overlay (or sealed memfd) |      |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
 //! | [`cli`]        | the command line real callers use                            |      |
@@ -24,7 +26,10 @@ pub mod bundle;
 pub mod cli;
 pub mod console;
 pub mod container;
+pub mod devfilter;
+pub mod devices;
 pub mod error;
+pub mod exe;
 pub mod hooks;
 pub mod identity;
 pub mod mounts;

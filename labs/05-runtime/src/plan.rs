@@ -109,6 +109,10 @@ pub struct Plan {
     pub terminal: bool,
     /// config.json's hooks (see [`crate::hooks`]).
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// `linux.devices`: the nodes to make in the rootfs.
+    pub devices: Vec<crate::devices::Node>,
+    /// `linux.resources.devices`, replayed (`None`: no device cgroup).
+    pub device_rules: Option<crate::devices::Rules>,
 }
 
 fn c(path: impl AsRef<std::ffi::OsStr>) -> Result<CString, Error> {
@@ -176,6 +180,8 @@ impl Plan {
                 .collect(),
             terminal: process.terminal() == Some(true),
             hooks: spec.hooks().clone(),
+            devices: crate::devices::nodes_of(spec)?,
+            device_rules: crate::devices::rules_of(spec)?,
         };
         let cgroup_at = plan.mounts(spec)?;
         if let Some(linux) = spec.linux() {

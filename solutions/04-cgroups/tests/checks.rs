@@ -1332,3 +1332,89 @@ fn kill_all_on_pure_v1() {
     let v1 = V1::new(&layout, &random_name()).without_unified();
     kill_all_in(Some(Box::new(v1)));
 }
+
+// ------------------------------------------------ issue 8: --memory-swap
+
+#[test]
+fn t04_6_memory_swap_follows_dockers_rules_inside() {
+    require_root(LAB);
+    let (_check, rootfs) = with_rootfs();
+    let memory_mib = u64::from(random::int(16..=256));
+    let extra_mib = u64::from(random::int(1..=256));
+    let v2 = host_is_v2();
+    let file = if v2 {
+        inside("memory", "memory.swap.max")
+    } else {
+        inside("memory", "memory.memsw.limit_in_bytes")
+    };
+    // (--memory-swap, what the file says inside): unset is twice the
+    // memory (swap as much as memory); v2 limits swap alone.
+    let cases = [
+        (
+            None,
+            if v2 {
+                (memory_mib * MIB).to_string()
+            } else {
+                (2 * memory_mib * MIB).to_string()
+            },
+        ),
+        (
+            Some(format!("{}m", memory_mib + extra_mib)),
+            if v2 {
+                (extra_mib * MIB).to_string()
+            } else {
+                ((memory_mib + extra_mib) * MIB).to_string()
+            },
+        ),
+        (
+            Some("-1".to_string()),
+            if v2 {
+                "max".to_string()
+            } else {
+                // v1's "unlimited": the largest multiple of the page size.
+                (i64::MAX as u64 & !4095).to_string()
+            },
+        ),
+    ];
+    for (swap, expected) in cases {
+        let mut asked = vec![("--memory", format!("{memory_mib}m"))];
+        if let Some(swap) = &swap {
+            asked.push(("--memory-swap", swap.clone()));
+        }
+        let out = run_probe(&rootfs, &flags(&asked), &["/probe", "cat", &file]);
+        let line = out.json_lines().into_iter().next().unwrap_or_default();
+        if line["errno"] == serde_json::json!(libc::ENOENT) {
+            // A kernel without swap accounting has no such file: the
+            // limit cannot be set there, and asking is not an error. (A v1
+            // host says so at its root; v2's root cgroup has no limit files.)
+            assert!(
+                v2 || !Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists(),
+                "{file} is missing inside but the host has swap accounting\n{}",
+                out.describe()
+            );
+            continue;
+        }
+        assert_eq!(
+            line["content"].as_str().map(str::trim),
+            Some(expected.as_str()),
+            "--memory {memory_mib}m --memory-swap {swap:?}: {file} inside\n{}",
+            out.describe()
+        );
+    }
+    // Memory plus swap below the memory alone is refused, naming the flag.
+    let asked = flags(&[
+        ("--memory", format!("{memory_mib}m")),
+        ("--memory-swap", format!("{}m", memory_mib - 1)),
+    ]);
+    let out = run_probe(&rootfs, &asked, &["/probe", "true"]);
+    assert_ne!(
+        out.code,
+        Some(0),
+        "--memory-swap below --memory was accepted"
+    );
+    assert!(
+        out.stderr.contains("--memory-swap"),
+        "the error should name --memory-swap: {}",
+        out.describe()
+    );
+}

@@ -151,12 +151,6 @@ pub fn check_supported(spec: &Spec) -> Result<Vec<String>, Error> {
             "moving interfaces in is lab 11's business",
         );
     }
-    if linux.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return refuse(
-            "linux.devices",
-            "only the default devices (null, zero, full, random, urandom, tty) are made",
-        );
-    }
     if let Some(resources) = linux.resources() {
         check_resources(resources, &mut warnings)?;
     }
@@ -170,14 +164,6 @@ fn check_resources(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<(),
             why: why.to_string(),
         })
     };
-    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        // Docker always sends "deny all, allow the defaults": with only the
-        // default devices in /dev, that is what the container gets anyway.
-        warnings.push(
-            "linux.resources.devices is not applied (no device cgroup): /dev holds only the default devices"
-                .into(),
-        );
-    }
     // Lab 04 sets memory (+ swap), pids, the CPU quota and shares; every
     // other knob of memory and cpu is named here rather than dropped.
     if let Some(memory) = r.memory() {

@@ -193,6 +193,23 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
+/// `create` and `run` make processes a container can reach: first
+/// re-execute from a copy of the binary that cannot be written
+/// (CVE-2019-5736, see `exe.rs`). The overlay's empty layer lives in `root`.
+fn reexec_sealed(root: &Path) -> Result<(), Error> {
+    fs_root(root)?;
+    crate::exe::reexec_sealed(&root.join(".exe-layer"))
+}
+
+fn fs_root(root: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(root)
+        .map_err(Error::io("create the runtime's root", root))
+}
+
 fn load_bundle(dir: &Path, log: &Log) -> Result<Bundle, Error> {
     let bundle = Bundle::load(dir)?;
     for warning in &bundle.warnings {
@@ -205,6 +222,7 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
     let root = &cli.root;
     match &cli.command {
         Commands::Create(args) => {
+            reexec_sealed(root)?;
             let bundle = load_bundle(&args.bundle, log)?;
             let opts = CreateOptions {
                 pid_file: args.pid_file.clone(),
@@ -302,6 +320,7 @@ fn delete(root: &Path, id: &str, force: bool, log: &Log) -> Result<(), Error> {
 /// `run`: create, start, wait for the container's process (this process
 /// is its parent), delete; the exit code is the container's.
 fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
+    reexec_sealed(root)?;
     let bundle = load_bundle(&args.bundle, log)?;
     let opts = CreateOptions {
         pid_file: args.pid_file.clone(),

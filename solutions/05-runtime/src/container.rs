@@ -37,7 +37,7 @@ use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
-use crate::{hooks, identity, mounts, seccomp};
+use crate::{devices, hooks, identity, mounts, seccomp};
 
 /// The runtime's directory of containers (`--root`).
 pub const DEFAULT_ROOT: &str = "/run/dockyard";
@@ -47,6 +47,7 @@ pub const STEP_PRIVATE: &str = "make the mounts private";
 pub const STEP_BIND: &str = "bind-mount the rootfs onto itself";
 pub const STEP_MOUNTS: &str = "mount config.json's mounts";
 pub const STEP_DEVICES: &str = "make the default devices";
+pub const STEP_NODES: &str = "make config.json's devices";
 pub const STEP_PIVOT: &str = "change the root";
 pub const STEP_ROOT: &str = "set the root's propagation and read-only flag";
 pub const STEP_SYSCTL: &str = "write the sysctls";
@@ -118,7 +119,17 @@ fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
         .cgroup_path
         .as_deref()
         .expect("always set by Plan::new");
-    Ok(cgroups::manager::for_layout(&layout, name))
+    let cgroup = cgroups::manager::for_layout(&layout, name);
+    // linux.resources.devices: the device cgroup comes with it (devices.rs).
+    Ok(match &plan.device_rules {
+        Some(rules) => Box::new(devices::WithDevices::new(
+            &layout,
+            name,
+            cgroup,
+            rules.clone(),
+        )?),
+        None => cgroup,
+    })
 }
 
 /// Make the parents of a nested cgroup path; returns those made, deepest last.
@@ -341,6 +352,9 @@ fn steps<'a>(
                 Ok(())
             }
         })
+        .add(STEP_NODES, || {
+            devices::make_nodes(layout, &plan.devices, plan.config.namespaces.user)
+        })
         .add(STEP_PIVOT, || rootfs::pivot::pivot(layout))
         .add(STEP_ROOT, || mounts::finish_root(plan));
     // Lab 04: a cgroup namespace rooted at the container's own cgroup,
@@ -393,6 +407,7 @@ pub fn step_names() -> Vec<&'static str> {
         STEP_BIND,
         STEP_MOUNTS,
         STEP_DEVICES,
+        STEP_NODES,
         STEP_PIVOT,
         STEP_ROOT,
     ];

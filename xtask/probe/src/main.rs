@@ -16,6 +16,7 @@ mod breakout;
 mod caps;
 mod cgroup;
 mod children;
+mod device;
 mod fds;
 mod fsops;
 mod handle;
@@ -59,14 +60,19 @@ usage: probe <action> [args…]
   breakout PATH        try the chroot escape, then report whether PATH is visible
   handle PATH          open PATH by its file handle (open_by_handle_at), as the
                        2014 shocker escape did
+  mknod PATH T MAJ MIN make a node of type T (c, b or p), mode 0600
+  open PATH r|w        open PATH (non-blocking) and close it; the errno says who refused
+  exe PID|parent       reach /proc/PID/exe by an O_PATH fd, report its inode, try
+                       to open it for writing (CVE-2019-5736); writes nothing
 
 Actions can be chained with `then`: `probe orphans 3 then sleep 0.2 then zombies`
 runs them in order and stops at the first that does not exit 0.";
 
 /// Every action's name, to tell "wrong arguments" from "unknown action".
-const ACTIONS: [&str; 19] = [
+const ACTIONS: [&str; 22] = [
     "report", "true", "exit", "sleep", "write", "cat", "ls", "alloc", "fork", "spin", "serve",
-    "fetch", "signals", "orphans", "zombies", "breakout", "handle", "rm", "mkdir",
+    "fetch", "signals", "orphans", "zombies", "breakout", "handle", "rm", "mkdir", "mknod", "open",
+    "exe",
 ];
 
 fn main() -> ExitCode {
@@ -130,6 +136,11 @@ fn run(action: &str, args: &[String]) -> Result<u8, String> {
         ("zombies", []) => procs::zombies(),
         ("breakout", [path]) => breakout::run(path),
         ("handle", [path]) => handle::run(path),
+        ("mknod", [path, kind, major, minor]) => {
+            device::mknod(path, kind, number(major, "major")?, number(minor, "minor")?)?
+        }
+        ("open", [path, mode]) => device::open(path, mode)?,
+        ("exe", [which]) => device::exe(which)?,
         _ if ACTIONS.contains(&action) => return Err(format!("{action}: wrong arguments")),
         _ => return Err(format!("unknown action '{action}' (try: probe help)")),
     };

@@ -31,8 +31,10 @@ const METAPACKAGE: &str = "linux-image-amd64";
 /// `overlay` and `veth` are what container labs mount and create; `brd`
 /// (a RAM disk) and `ext4` hold the guest's `/tmp` (see `stage2.sh`);
 /// ext4 asks the crypto API for `crc32c` (not in `modules.dep`: it is
-/// looked up by name), which `crc32c_generic` provides.
-pub const MODULES: [&str; 8] = [
+/// looked up by name), which `crc32c_generic` provides; `loop` gives the
+/// guest block devices it can open (brd's RAM disk is its /tmp), which
+/// lab 05's device-cgroup checks make nodes of.
+pub const MODULES: [&str; 9] = [
     "virtio_pci",
     "9pnet_virtio",
     "9p",
@@ -41,6 +43,7 @@ pub const MODULES: [&str; 8] = [
     "brd",
     "crc32c_generic",
     "ext4",
+    "loop",
 ];
 
 /// An unpacked kernel with its modules.
