@@ -15,6 +15,7 @@ mod doctor;
 mod export;
 mod grade;
 mod hint;
+mod interop;
 mod labs;
 mod markers;
 mod mutants;
@@ -160,6 +161,11 @@ enum Commands {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Maintainers: a real client drives lab 05's reference runtime (as root).
+    Interop {
+        #[command(subcommand)]
+        client: interop::Client,
+    },
     /// Run a lab's checks in a pure cgroup-v2 VM (qemu, a Debian kernel).
     Vm {
         #[command(subcommand)]
@@ -191,6 +197,11 @@ enum BenchWhat {
     /// Time lab 05's `dockyard-runtime run` against runc, crun and `unshare`.
     Runtime {
         #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
+    /// Time lab 08's layer unpacking against `tar -x` (10,000 files, ratio of medians).
+    Unpack {
+        #[arg(long, default_value_t = 10)]
         runs: usize,
     },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
@@ -280,6 +291,13 @@ fn main() -> ExitCode {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::run_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Unpack { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::unpack_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Interop { client } => {
+            export::require_reference(&root, "interop").and_then(|()| interop::run(&root, &client))
+        }
         Commands::Vm {
             what: VmWhat::Check { lab, reference },
         } => vm::check(&root, &lab, reference),

@@ -210,7 +210,7 @@ fn digest_in_name(name: &str) -> Option<String> {
 
 // ANCHOR: load_classic
 fn load_classic(store: &Store, members: &Members) -> Result<Vec<String>> {
-    // TASK 08.3: config and layers into the store, each checked as written; an OCI manifest; the names
+    // TASK 08.3: config and layers stored, each checked; an OCI manifest; the names
     let images: Vec<ClassicImage> = members.json("manifest.json")?;
     let mut loaded = Vec::new();
     for image in images {
@@ -281,7 +281,7 @@ fn load_classic(store: &Store, members: &Members) -> Result<Vec<String>> {
 
 // ANCHOR: load_oci
 fn load_oci(store: &Store, members: &Members) -> Result<Vec<String>> {
-    // TASK 08.3: oci-layout, index.json, then each manifest's blobs copied with their digest and size checked
+    // TASK 08.3: oci-layout, index.json, then each manifest's blobs copied and checked
     let layout: serde_json::Value = members.json("oci-layout")?;
     if !layout["imageLayoutVersion"]
         .as_str()
@@ -302,7 +302,7 @@ fn load_oci(store: &Store, members: &Members) -> Result<Vec<String>> {
             .cloned();
         let manifest_desc = pick_manifest(store, members, desc)?;
         let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(
-            &manifest_desc.digest().to_string(),
+            manifest_desc.digest().as_ref(),
             Some(manifest_desc.size()),
         )?)
         .map_err(|e| Error::invalid(manifest_desc.digest().to_string(), e.to_string()))?;
@@ -380,7 +380,7 @@ fn header(size: u64) -> tar::Header {
 /// `save -o FILE IMAGE`: an OCI archive (what `docker load` and `skopeo
 /// copy oci-archive:FILE` read), every blob checked as it is copied out.
 pub fn save(store: &Store, reference: &str, out: &Path) -> Result<()> {
-    // TASK 08.3: oci-layout, index.json naming the manifest, blobs/sha256/* re-checked; temp file, then rename
+    // TASK 08.3: oci-layout, index.json, blobs/sha256/* re-checked; temp file, rename
     let image = store.resolve(reference)?;
     let dir = out
         .parent()

@@ -100,7 +100,7 @@ fn group_entries(text: &str) -> impl Iterator<Item = (&str, u32, Vec<&str>)> {
 /// Who the process runs as: (uid, gid, supplementary gids, home).
 // ANCHOR: user
 pub fn resolve_user(user: &str, files: &UserFiles) -> Result<(u32, u32, Vec<u32>, String), String> {
-    // TASK 08.4: name or uid, then :group or :gid, looked up in the image's files; supplementary groups
+    // TASK 08.4: user[:group] looked up in the image's files; extra groups
     let passwd = files.passwd.as_deref().unwrap_or("");
     let group = files.group.as_deref().unwrap_or("");
     let (user_part, group_part) = match user.split_once(':') {
@@ -159,7 +159,7 @@ pub fn plan(
     opts: &RunOptions,
     files: &UserFiles,
 ) -> Result<ProcessPlan, String> {
-    // TASK 08.4: Entrypoint/Cmd with Docker's rules, Env merged with -e, WorkingDir, User; ports and volumes kept
+    // TASK 08.4: Entrypoint/Cmd as Docker, Env with -e, WorkingDir, User; ports, volumes
     let empty = Config::default();
     let config = config.unwrap_or(&empty);
     let (entrypoint, cmd) = match &opts.entrypoint {

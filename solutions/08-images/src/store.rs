@@ -83,6 +83,11 @@ pub fn normalize(name: &str) -> Result<String> {
             "only lowercase letters, digits and - . _ : / @ + are allowed",
         ));
     }
+    // Docker Hub's official images are written without their registry.
+    let name = name
+        .strip_prefix("docker.io/library/")
+        .or_else(|| name.strip_prefix("docker.io/"))
+        .unwrap_or(name);
     // A colon after the last '/' starts the tag (a registry's port comes before).
     let last = name.rsplit('/').next().unwrap_or(name);
     Ok(if last.contains(':') || last.contains('@') {
@@ -156,7 +161,7 @@ impl Store {
         from: &mut dyn Read,
         expect: Option<(&str, u64)>,
     ) -> Result<(String, u64)> {
-        // TASK 08.1: stream into a temp file in blobs/ while hashing; check; rename to blobs/sha256/<hex>
+        // TASK 08.1: temp file in blobs/, hashed as written; check; rename to its name
         if let Some((want, _)) = expect {
             digest::hex(want)?; // refuse a bad name before reading anything
         }

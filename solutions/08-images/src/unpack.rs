@@ -332,7 +332,7 @@ impl Unpacker {
     // ANCHOR: entry
     /// One entry of the tar stream.
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<R>) -> Result<()> {
-        // TASK 08.2: check the path, duplicates, the parent (never through a link), then make the entry
+        // TASK 08.2: path, duplicates, parent (never via a link), then make the entry
         self.entries += 1;
         if self.entries > self.options.limits.max_entries {
             return Err(layer_error(

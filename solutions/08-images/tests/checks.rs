@@ -1016,7 +1016,7 @@ fn t08_3_tag_rm_and_prune() {
 }
 
 #[test]
-fn t08_3_import_makes_a_one_layer_image_and_refuses_a_hostile_one() {
+fn t08_2_import_makes_a_one_layer_image_and_refuses_a_hostile_one() {
     require_root(LAB);
     let check = Check::new();
     let root = check.dir().join("root");

@@ -1,0 +1,25 @@
+//! `cargo xtask interop CLIENT`: real clients drive lab 05's reference
+//! runtime, so the OCI contract is proven against the tools learners know,
+//! not only against our own checks. One module per client.
+
+use std::path::Path;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+mod oci;
+
+/// The clients.
+#[derive(Debug, Subcommand)]
+pub enum Client {
+    /// skopeo and umoci read lab 08's image store and archives, and lab 08
+    /// loads what skopeo writes.
+    Oci,
+}
+
+/// Run one client's interop; `Ok(false)` when a step failed.
+pub fn run(root: &Path, client: &Client) -> Result<bool> {
+    match client {
+        Client::Oci => oci::run(root),
+    }
+}
