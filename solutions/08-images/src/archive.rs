@@ -301,10 +301,9 @@ fn load_oci(store: &Store, members: &Members) -> Result<Vec<String>> {
             .or_else(|| annotations.get(REF_NAME))
             .cloned();
         let manifest_desc = pick_manifest(store, members, desc)?;
-        let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(
-            manifest_desc.digest().as_ref(),
-            Some(manifest_desc.size()),
-        )?)
+        let manifest: ImageManifest = serde_json::from_slice(
+            &store.read_blob(manifest_desc.digest().as_ref(), Some(manifest_desc.size()))?,
+        )
         .map_err(|e| Error::invalid(manifest_desc.digest().to_string(), e.to_string()))?;
         copy_blob(store, members, manifest.config())?;
         for layer in manifest.layers() {
@@ -505,22 +504,7 @@ pub fn import(store: &Store, tarball: &Path, name: &str) -> Result<String> {
     history.set_created_by(Some(format!("dockyard import {file_name}")));
     history.set_comment(Some("imported from a root filesystem tarball".into()));
     config.set_history(Some(vec![history]));
-    let (config_digest, config_size) = store.put_json(&config)?;
-    let manifest = ImageManifestBuilder::default()
-        .schema_version(2u32)
-        .media_type(MediaType::ImageManifest)
-        .config(descriptor(
-            MediaType::ImageConfig,
-            config_size,
-            &config_digest,
-        )?)
-        .layers(vec![layer])
-        .build()
-        .map_err(|e| Error::invalid("manifest", e.to_string()))?;
-    let (digest, size) = store.put_json(&manifest)?;
-    store.add_image(
-        Some(&name),
-        &descriptor(MediaType::ImageManifest, size, &digest)?,
-    )?;
-    Ok(config_digest)
+    let desc = store.commit(Some(&name), &config, vec![layer])?;
+    let image = store.resolve(desc.digest().as_ref())?;
+    Ok(image.id)
 }

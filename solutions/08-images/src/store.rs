@@ -266,6 +266,38 @@ impl Store {
         self.write_index(&index)
     }
 
+    /// Make an image of `config` and `layers` (blobs already stored, bottom
+    /// first) and name it: the config and an OCI manifest are stored, the
+    /// name added to index.json. Returns the manifest's descriptor. (What
+    /// `import` does, and lab 09's builder after each step.)
+    pub fn commit(
+        &self,
+        name: Option<&str>,
+        config: &ImageConfiguration,
+        layers: Vec<Descriptor>,
+    ) -> Result<Descriptor> {
+        let (config_digest, config_size) = self.put_json(config)?;
+        let digest = |d: &str| {
+            d.parse::<oci_spec::image::Digest>()
+                .map_err(|e| Error::invalid(d, e.to_string()))
+        };
+        let manifest = oci_spec::image::ImageManifestBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageManifest)
+            .config(Descriptor::new(
+                MediaType::ImageConfig,
+                config_size,
+                digest(&config_digest)?,
+            ))
+            .layers(layers)
+            .build()
+            .map_err(|e| Error::invalid("manifest", e.to_string()))?;
+        let (manifest_digest, size) = self.put_json(&manifest)?;
+        let desc = Descriptor::new(MediaType::ImageManifest, size, digest(&manifest_digest)?);
+        self.add_image(name, &desc)?;
+        Ok(desc)
+    }
+
     /// Every image, with its names.
     pub fn images(&self) -> Result<Vec<Image>> {
         let index = self.index()?;
