@@ -205,6 +205,11 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Time lab 08's layer unpacking against `tar -x` (10,000 files, ratio of medians).
+    Unpack {
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
     Check {
         #[arg(default_value = "01")]
@@ -296,6 +301,10 @@ fn main() -> ExitCode {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::run_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Unpack { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::unpack_times(&root, runs.max(1)).map(|()| true)),
         Commands::Interop { client } => {
             export::require_reference(&root, "interop").and_then(|()| interop::run(&root, &client))
         }
