@@ -74,7 +74,7 @@ pub fn load(store: &images::Store, reference: &str) -> Result<BaseImage, BuildEr
                 diff_id: diff_id.clone(),
                 size: desc.size(),
                 tar: store
-                    .blob_path(&desc.digest().to_string())
+                    .blob_path(desc.digest().as_ref())
                     .map_err(store_error(format!("FROM {reference}")))?,
                 dir,
                 blob: Some(desc.clone()),

@@ -375,7 +375,12 @@ pub fn build_with(
                         .iter()
                         .map(|s| request.context.root.join(s.trim_start_matches('/')))
                         .collect();
-                    let ran = match crate::from::source_layers(from, &built_stages, &image_dirs) {
+                    // The context needs no layers (and no 09.13 code).
+                    let from_layers = match from {
+                        Source::Context => None,
+                        from => crate::from::source_layers(from, &built_stages, &image_dirs),
+                    };
+                    let ran = match from_layers {
                         None if *add && paths.iter().all(|p| crate::from::is_archive(p)) => {
                             crate::from::add_archives(work, &id, &paths, &dest, request.epoch)
                         }

@@ -89,7 +89,7 @@ pub fn add_archives(
         fs::remove_dir_all(&dir).map_err(io("remove", &dir))?;
     }
     fs::create_dir_all(&dir).map_err(io("make", &dir))?;
-    let result = (|| {
+    let result = (|| -> Result<Ran, StepError> {
         // TASK 09.14: each archive through lab 08's safe unpacker, merged under dest; diff
         let target = dir.join(crate::ignore::clean(dest).trim_start_matches('/'));
         fs::create_dir_all(&target).map_err(io("make", &target))?;
