@@ -7,6 +7,7 @@
 
 mod assemble;
 mod bench;
+mod bench_build;
 mod bench_layers;
 mod book;
 mod chapter;
@@ -210,6 +211,12 @@ enum BenchWhat {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// Time lab 09's builder: a cached rebuild and a cold build of a 5-step
+    /// Containerfile, and `docker build` of it (a dockerd of its own) when installed.
+    Build {
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
     Check {
         #[arg(default_value = "01")]
@@ -305,6 +312,10 @@ fn main() -> ExitCode {
             what: BenchWhat::Unpack { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::unpack_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Build { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench_build::build_times(&root, runs.max(1)).map(|()| true)),
         Commands::Interop { client } => {
             export::require_reference(&root, "interop").and_then(|()| interop::run(&root, &client))
         }

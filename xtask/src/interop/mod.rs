@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Subcommand;
 
-mod docker;
+pub(crate) mod docker;
 mod oci;
 
 /// The clients.
