@@ -1,6 +1,6 @@
 //! `dockyard-09 parse` and `dockyard-09 plan`: the parser's tree, and the
 //! steps a build would run with their cache keys; `dockyard-09 build`,
-//! into an OCI image layout (FROM scratch until lab 08's store is merged).
+//! into lab 08's image store (`-t`) and, with `-o`, an OCI image layout.
 
 use std::collections::BTreeMap;
 use std::fs;
