@@ -1170,9 +1170,25 @@ fn tar_entries(path: &Path) -> BTreeMap<String, (u64, String)> {
     out
 }
 
+/// The probe's report among the lines of `file`. fd 1 is the whole test
+/// binary's: while it points at `file`, the harness's `test … ok` lines
+/// and the output of containers of checks running meanwhile land there
+/// too, so the report is the line that is a JSON object with `argv`.
+fn probe_report(file: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(file).unwrap();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("argv").is_some())
+        .unwrap_or_else(|| panic!("no probe report in {text:?}"))
+}
+
 /// Run `f` with the process's fd 1 on `file`: the container writes its
 /// output there (it inherits the runtime's stdout).
 fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
+    // fd 1 is the process's: two checks redirecting it at once would
+    // restore each other's. One at a time.
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     let out = fs::File::create(file).unwrap();
     // SAFETY: plain fd calls; fd 1 is put back before returning.
     let saved = unsafe { libc::dup(1) };
@@ -1224,13 +1240,7 @@ fn t09_9_a_run_step_on_an_overlay_becomes_a_layer() {
         )
     })
     .unwrap_or_else(|e| panic!("RUN /probe report: {e}"));
-    let seen: serde_json::Value = serde_json::from_str(fs::read_to_string(&report).unwrap().trim())
-        .unwrap_or_else(|e| {
-            panic!(
-                "the probe's report ({e}): {:?}",
-                fs::read_to_string(&report)
-            )
-        });
+    let seen = probe_report(&report);
     assert_eq!(
         seen["hostname"], "buildkitsandbox",
         "a RUN container's host name: {seen}"
@@ -1769,8 +1779,7 @@ fn t09_12_from_an_image_of_the_store_and_the_commit() {
         })
     })
     .unwrap_or_else(|e| panic!("run {app}: {e}"));
-    let seen: serde_json::Value =
-        serde_json::from_str(fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let seen = probe_report(&report);
     assert_eq!(
         seen["argv"],
         serde_json::json!(["/probe", "report"]),
