@@ -1189,6 +1189,13 @@ fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
     // restore each other's. One at a time.
     static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    // The harness prints each check's result on fd 1 as it ends (other
+    // checks run meanwhile): holding the stdout lock keeps those lines
+    // out of `file` — they wait, and go where they belong after. (The
+    // checks' own prints are captured by the harness, not written here.)
+    let stdout = std::io::stdout();
+    let mut held = stdout.lock();
+    let _ = std::io::Write::flush(&mut held);
     let out = fs::File::create(file).unwrap();
     // SAFETY: plain fd calls; fd 1 is put back before returning.
     let saved = unsafe { libc::dup(1) };
@@ -1199,6 +1206,7 @@ fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
         libc::dup2(saved, 1);
         libc::close(saved);
     }
+    drop(held);
     result.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
