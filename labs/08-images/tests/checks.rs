@@ -166,6 +166,7 @@ struct Fixture {
     workdir: String,
     img_var: String,
     marker: String,
+    extra_gid: u32,
 }
 
 fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
@@ -192,9 +193,18 @@ fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
         ),
     )
     .unwrap();
+    // The user's group by name, and one more group that lists the user.
+    let extra_gid = random::int(1000..=60000);
     fs::write(
         top.join("etc/group"),
-        format!("root:x:0:\n{}:x:{}:{}\n", group.0, group.1, user.0),
+        format!(
+            "root:x:0:\n{}:x:{}:{}\nx{}:x:{extra_gid}:{}\n",
+            group.0,
+            group.1,
+            user.0,
+            random::token(5),
+            user.0
+        ),
     )
     .unwrap();
     fs::write(top.join("marker"), &marker).unwrap();
@@ -212,6 +222,7 @@ fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
         workdir,
         img_var: random::token(12),
         marker,
+        extra_gid,
     };
     let config = config(&fx);
     let out = dir.join(format!("{}.tar", random::token(8)));
