@@ -159,7 +159,7 @@ pub fn run_times(root: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn time(cmd: &mut Command) -> Result<f64> {
+pub(crate) fn time(cmd: &mut Command) -> Result<f64> {
     let start = Instant::now();
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     let took = start.elapsed().as_secs_f64();
@@ -169,7 +169,7 @@ fn time(cmd: &mut Command) -> Result<f64> {
     Ok(took)
 }
 
-fn median(xs: &mut [f64]) -> f64 {
+pub(crate) fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }

@@ -7,6 +7,7 @@
 
 mod assemble;
 mod bench;
+mod bench_layers;
 mod book;
 mod chapter;
 mod check;
@@ -199,6 +200,11 @@ enum BenchWhat {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Time lab 06: a 5- and a 100-layer overlay start vs a plain dir, and its diff vs `tar -c`.
+    Layers {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Time lab 08's layer unpacking against `tar -x` (10,000 files, ratio of medians).
     Unpack {
         #[arg(long, default_value_t = 10)]
@@ -287,6 +293,10 @@ fn main() -> ExitCode {
             what: BenchWhat::Runtime { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::runtime_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Layers { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench_layers::layers_times(&root, runs.max(1)).map(|()| true)),
         Commands::Bench {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")

@@ -17,6 +17,7 @@ mod caps;
 mod cgroup;
 mod children;
 mod fds;
+mod fsops;
 mod handle;
 mod ipc;
 mod mounts;
@@ -44,6 +45,8 @@ usage: probe <action> [args…]
   write PATH TEXT      create or truncate PATH with TEXT
   cat PATH             print the content of PATH (also /proc/self/fd/N/…)
   ls PATH              list the directory PATH (lstat of each entry)
+  rm PATH              remove a file, a link or a directory (recursively)
+  mkdir PATH           make one directory
   alloc MIB            allocate and touch MIB mebibytes, 1 MiB at a time
   fork N               fork N sleeping children, then kill them
   spin SECS            busy-loop for SECS seconds, report CPU time used
@@ -60,9 +63,9 @@ Actions can be chained with `then`: `probe orphans 3 then sleep 0.2 then zombies
 runs them in order and stops at the first that does not exit 0.";
 
 /// Every action's name, to tell "wrong arguments" from "unknown action".
-const ACTIONS: [&str; 17] = [
+const ACTIONS: [&str; 19] = [
     "report", "true", "exit", "sleep", "write", "cat", "ls", "alloc", "fork", "spin", "serve",
-    "fetch", "signals", "orphans", "zombies", "breakout", "handle",
+    "fetch", "signals", "orphans", "zombies", "breakout", "handle", "rm", "mkdir",
 ];
 
 fn main() -> ExitCode {
@@ -106,6 +109,8 @@ fn run(action: &str, args: &[String]) -> Result<u8, String> {
         ("write", [path, text]) => actions::write(path, text),
         ("cat", [path]) => actions::cat(path),
         ("ls", [path]) => actions::ls(path),
+        ("rm", [path]) => fsops::rm(path),
+        ("mkdir", [path]) => fsops::mkdir(path),
         ("alloc", [mib]) => actions::alloc(number(mib, "MiB count")?),
         ("fork", [n]) => children::fork(number(n, "child count")?),
         ("spin", [secs]) => actions::spin(seconds(secs)?),

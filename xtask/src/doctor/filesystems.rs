@@ -49,6 +49,60 @@ pub fn overlayfs(needs: &Needs) -> Item {
     Item::missing("overlayfs", needed, "not in /proc/filesystems", hints)
 }
 
+/// Rootless overlay (lab 06): an overlay mounted with `userxattr` inside a
+/// new user and mount namespace (Linux 5.11+). Tried for real with
+/// `unshare`, in a temp dir; the mount lives and dies in the throwaway
+/// namespace, so the host's mount table never sees it.
+pub fn rootless_overlay() -> Item {
+    const NAME: &str = "rootless overlay";
+    let dir = std::env::temp_dir().join(format!("dockyard-doctor-ovl-{}", std::process::id()));
+    let subdirs = ["lower", "upper", "work", "merged"];
+    if subdirs
+        .iter()
+        .any(|d| std::fs::create_dir_all(dir.join(d)).is_err())
+    {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Item::optional(NAME, "cannot make a temp dir to try it", Vec::new());
+    }
+    let d = dir.display();
+    let script = format!(
+        "mount -t overlay overlay -o lowerdir={d}/lower,upperdir={d}/upper,workdir={d}/work,userxattr {d}/merged"
+    );
+    let tried = std::process::Command::new("timeout")
+        .args([
+            "5",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match tried {
+        Ok(out) if out.status.success() => Item::ok(
+            NAME,
+            "overlay mounts with userxattr in a user namespace (lab 06's --userxattr)",
+        ),
+        Ok(out) => Item::optional(
+            NAME,
+            format!(
+                "an overlay with userxattr in a user namespace failed: {} (Linux 5.11+ and unprivileged user namespaces are needed; lab 06 runs as root without it)",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Vec::new(),
+        ),
+        Err(err) => Item::optional(
+            NAME,
+            format!("cannot run unshare to try it: {err}"),
+            Vec::new(),
+        ),
+    }
+}
+
 /// /proc/filesystems: one `[nodev]<TAB>name` line per filesystem.
 fn has_filesystem(text: &str, name: &str) -> bool {
     text.lines()

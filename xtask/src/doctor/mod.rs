@@ -44,6 +44,7 @@ pub fn run() -> Result<bool> {
         kernel::user_namespaces(),
         filesystems::mounts(&needs),
         filesystems::overlayfs(&needs),
+        filesystems::rootless_overlay(),
         cgroups::cgroups(&needs),
         tools::iproute2(&needs),
         tools::nat(&needs),
