@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::archive;
-use crate::config::{self, RunOptions, UserFiles};
+use crate::config::{self, ProcessPlan, RunOptions, UserFiles};
 use crate::error::{Error, Result};
 use crate::store::{Image, Store};
 use crate::unpack::{self, Limits, Options};
@@ -150,7 +150,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             println!("{}", archive::import(&store, tarball, name)?)
         }
         Commands::Image { command } => image_command(&store, command)?,
-        Commands::Run(args) => return run(&store, args),
+        Commands::Run(args) => return run(&store, &cli.state_dir, args),
         Commands::UnpackLayer { .. } => unreachable!("handled above"),
     }
     Ok(0)
@@ -327,12 +327,25 @@ fn run_options(args: &RunArgs) -> RunOptions {
     }
 }
 
-fn run(store: &Store, args: &RunArgs) -> Result<i32> {
+/// A container's id: 12 random hex digits, as Docker's short ids.
+fn new_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 6];
+    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ANCHOR: run
+/// `run IMAGE [CMD…]`: the image's layers (unpacked once, checked) as the
+/// lowers of a new read/write layer (lab 06), the config turned into a
+/// lab-05 bundle on it, run to its end; then the container and its
+/// read/write layer are removed, whatever happened.
+fn run(store: &Store, state: &Path, args: &RunArgs) -> Result<i32> {
     let image = store.resolve(&args.image)?;
-    let layers = store.layer_dirs(&image)?;
+    let lowers = store.layer_dirs(&image)?;
     let files = UserFiles {
-        passwd: image_file(&layers, "etc", "passwd"),
-        group: image_file(&layers, "etc", "group"),
+        passwd: image_file(&lowers, "etc", "passwd"),
+        group: image_file(&lowers, "etc", "group"),
     };
     let plan = config::plan(image.config.config().as_ref(), &run_options(args), &files)
         .map_err(|why| Error::invalid(format!("image {}", args.image), why))?;
@@ -340,8 +353,58 @@ fn run(store: &Store, args: &RunArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&plan).expect("json"));
         return Ok(0);
     }
-    Err(Error::invalid(
-        "run",
-        "needs lab 06's overlay: not wired yet (use --dry-run)",
-    ))
+    let id = new_id();
+    let hostname = args.hostname.clone().unwrap_or_else(|| id.clone());
+    let containers = state.join("containers");
+    let options = layers::rwlayer::CreateOptions {
+        volatile: true, // removed when the container ends: never synced
+        ..Default::default()
+    };
+    let layer = layers::rwlayer::create(&containers, &id, &lowers, &options)?;
+    let result = run_on(&layer, state, &plan, &hostname);
+    let removed = layers::rwlayer::remove(&containers, &id);
+    let code = result?;
+    removed?;
+    Ok(code)
 }
+
+/// The bundle on the layer, then lab 05's create, start, wait, delete.
+fn run_on(
+    layer: &layers::rwlayer::RwLayer,
+    state: &Path,
+    plan: &ProcessPlan,
+    hostname: &str,
+) -> Result<i32> {
+    let mut spec = oci_spec::runtime::Spec::default();
+    let root = oci_spec::runtime::RootBuilder::default()
+        .path(layer.rootfs())
+        .readonly(false)
+        .build()
+        .expect("a root always builds");
+    spec.set_root(Some(root));
+    spec.set_hostname(Some(hostname.into()));
+    config::apply(&mut spec, plan);
+    let path = layer.bundle_dir().join("config.json");
+    let text = serde_json::to_string_pretty(&spec).expect("json");
+    std::fs::write(&path, text + "\n").map_err(Error::io("write", &path))?;
+    let bundle = runtime::bundle::Bundle::load(layer.bundle_dir())?;
+    for warning in &bundle.warnings {
+        eprintln!("dockyard: warning: {warning}");
+    }
+    let runtime_root = state.join("runtime");
+    let opts = runtime::container::CreateOptions::default();
+    let pid = runtime::container::create(&runtime_root, &layer.id, &bundle, &opts)?;
+    let status = match runtime::container::start(&runtime_root, &layer.id) {
+        Ok(()) => process::wait_pid(pid).map_err(|errno| Error::Io {
+            what: "wait for the container",
+            path: layer.dir.clone(),
+            source: errno.into(),
+        }),
+        Err(err) => Err(err.into()),
+    };
+    let deleted = runtime::container::delete(&runtime_root, &layer.id, true);
+    let status = status?;
+    deleted?;
+    Ok(status.code())
+}
+// ANCHOR_END: run

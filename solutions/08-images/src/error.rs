@@ -34,6 +34,9 @@ pub enum Error {
     /// Running the container (lab 05).
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
+    /// Its read/write layer (lab 06).
+    #[error(transparent)]
+    Layers(#[from] layers::Error),
 }
 
 impl Error {

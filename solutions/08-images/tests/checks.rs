@@ -166,6 +166,7 @@ struct Fixture {
     workdir: String,
     img_var: String,
     marker: String,
+    extra_gid: u32,
 }
 
 fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
@@ -192,9 +193,18 @@ fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
         ),
     )
     .unwrap();
+    // The user's group by name, and one more group that lists the user.
+    let extra_gid = random::int(1000..=60000);
     fs::write(
         top.join("etc/group"),
-        format!("root:x:0:\n{}:x:{}:{}\n", group.0, group.1, user.0),
+        format!(
+            "root:x:0:\n{}:x:{}:{}\nx{}:x:{extra_gid}:{}\n",
+            group.0,
+            group.1,
+            user.0,
+            random::token(5),
+            user.0
+        ),
     )
     .unwrap();
     fs::write(top.join("marker"), &marker).unwrap();
@@ -212,6 +222,7 @@ fn fixture(dir: &Path, config: impl FnOnce(&Fixture) -> Value) -> Fixture {
         workdir,
         img_var: random::token(12),
         marker,
+        extra_gid,
     };
     let config = config(&fx);
     let out = dir.join(format!("{}.tar", random::token(8)));
@@ -908,6 +919,18 @@ fn t08_3_a_corrupted_blob_is_detected_at_load_and_at_use() {
             .join(&fx.archive.diff_ids[1][7..]),
         &fx.marker,
     );
+    let out = dockyard(&state, &["run", &fx.name]);
+    assert_ne!(
+        out.code,
+        Some(0),
+        "a container must not run on a corrupted layer:\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("corrupt") && out.stderr.contains(&fx.archive.diff_ids[1]),
+        "`run` says which blob is corrupt: {}",
+        out.stderr
+    );
     let out = dockyard(&state, &["image", "unpack", &fx.name]);
     assert_ne!(
         out.code,
@@ -1268,5 +1291,78 @@ fn t08_4_the_config_reaches_the_process() {
             && env.contains(&format!("EXTRA={extra}").as_str()),
         "{env:?}"
     );
-    let _ = Report::parse;
+    // And from inside: the probe reports what it was given.
+    let host = random::hostname();
+    let out = dockyard(
+        &state,
+        &[
+            "run",
+            "--hostname",
+            &host,
+            "-e",
+            &format!("EXTRA={extra}"),
+            &fx.name,
+        ],
+    );
+    let report = Report::parse(&ok(&out, "run"));
+    assert_eq!(
+        report.at("/argv"),
+        &json!(["/probe", "report"]),
+        "Entrypoint ++ Cmd"
+    );
+    assert_eq!(report.str("/cwd"), fx.workdir, "the image's WorkingDir");
+    assert_eq!(report.str("/hostname"), host);
+    assert_eq!(
+        (report.int("/uid"), report.int("/gid")),
+        (fx.user.1 as i64, fx.group.1 as i64),
+        "the image's User (name:group), resolved in the image's own files"
+    );
+    let groups = report.at("/groups").as_array().cloned().unwrap_or_default();
+    assert!(
+        groups.contains(&json!(fx.extra_gid)),
+        "the user's supplementary groups from the image's /etc/group: {groups:?}"
+    );
+    assert_eq!(report.str("/env/IMG_VAR"), fx.img_var, "the image's Env");
+    assert_eq!(report.str("/env/EXTRA"), extra, "-e");
+    assert_eq!(report.str("/env/HOME"), format!("/home/{}", fx.user.0));
+    let left: Vec<_> = fs::read_dir(state.join("containers"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "the container's read/write layer is removed: {left:?}"
+    );
+}
+
+#[test]
+fn t08_4_run_args_replace_cmd_and_the_exit_code_comes_back() {
+    require_root(LAB);
+    let check = Check::new();
+    let fx = fixture(check.dir(), probe_config);
+    let state = check.dir().join("state");
+    ok(
+        &dockyard(&state, &["load", "-i", fx.archive.path.to_str().unwrap()]),
+        "load",
+    );
+    let code = random::int(3..=120);
+    let out = dockyard(&state, &["run", &fx.name, "exit", &code.to_string()]);
+    assert_eq!(
+        out.code,
+        Some(code as i32),
+        "`run IMAGE exit {code}` runs /probe exit {code} (the Entrypoint stays, Cmd is replaced) and exits with its code:\n{}",
+        out.describe()
+    );
+    // --entrypoint clears the image's Cmd: the probe alone prints its usage and fails.
+    let marker = format!("/{}", fx.workdir.trim_start_matches('/'));
+    let out = dockyard(
+        &state,
+        &["run", "--entrypoint", "/probe", &fx.name, "ls", &marker],
+    );
+    ok(&out, "run --entrypoint /probe IMAGE ls DIR");
+    let lower = state.join("layers").join(&fx.archive.diff_ids[1][7..]);
+    assert_eq!(
+        fs::read_to_string(lower.join("marker")).unwrap(),
+        fx.marker,
+        "the image's layer is intact after its containers"
+    );
 }
