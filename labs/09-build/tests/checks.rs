@@ -1706,8 +1706,6 @@ fn build_in(
 /// commit not in the store, or its config not what the process gets.
 #[test]
 fn t09_12_from_an_image_of_the_store_and_the_commit() {
-    use build::runspec::RunProcess;
-    use build::step::run_step;
     kit::require_root("09");
     let check = kit::Check::new();
     let store = images::Store::open(&check.dir().join("state")).unwrap();
@@ -1760,33 +1758,27 @@ fn t09_12_from_an_image_of_the_store_and_the_commit() {
         image.manifest.layers()[0],
         "the base layer's blob is reused as it is"
     );
-    // The image runs as `docker run` would: lab 08's plan of its config,
-    // in a container on its layers; the probe says what it got.
-    let lowers = store.layer_dirs(&committed).unwrap();
-    let files = images::config::UserFiles {
-        passwd: images::cli::image_file(&lowers, "etc", "passwd"),
-        group: images::cli::image_file(&lowers, "etc", "group"),
-    };
-    let process = images::config::plan(
-        committed.config.config().as_ref(),
-        &images::config::RunOptions::default(),
-        &files,
-    )
-    .unwrap();
-    let run = RunProcess {
-        args: process.args.clone(),
-        env: process.env.clone(),
-        cwd: process.cwd.clone(),
-        user: format!("{}:{}", process.uid, process.gid),
-    };
+    // The image runs with lab 08's `run` (`dockyard-08 --state-dir STATE
+    // run APP`, its code called here): the probe says what it got.
     let report = check.dir().join("report.json");
-    let hint = "the image's container did not finish";
-    with_stdout_in(&report, || {
-        check.within(DEADLINE, hint, || {
-            run_step(&check.dir().join("run"), "run", &lowers, &run, 0)
-        })
-    })
-    .unwrap_or_else(|e| panic!("run {app}: {e}"));
+    let hint = "`dockyard-08 run` of the built image did not finish";
+    let state = check.dir().join("state").display().to_string();
+    let cli = <images::cli::Cli as clap::Parser>::parse_from([
+        "dockyard-08",
+        "--state-dir",
+        &state,
+        "run",
+        &app,
+    ]);
+    let code = with_stdout_in(&report, || {
+        check.within(DEADLINE, hint, || images::cli::main(cli))
+    });
+    assert_eq!(
+        code,
+        0,
+        "dockyard-08 run {app}: {:?}",
+        fs::read_to_string(&report)
+    );
     let seen = probe_report(&report);
     assert_eq!(
         seen["argv"],
