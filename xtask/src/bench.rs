@@ -311,3 +311,88 @@ pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(&state);
     Ok(())
 }
+
+/// `bench unpack`: lab 08's layer unpacking (every entry checked, opened
+/// by fd, never through a link) against GNU `tar -x` of the same layer of
+/// 10,000 small files, interleaved; the ratio of the medians.
+pub fn unpack_times(root: &Path, runs: usize) -> Result<()> {
+    let status = Command::new(crate::testrun::cargo())
+        .current_dir(root.join("solutions"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "images",
+            "--bins",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("the reference of lab 08 does not build");
+    }
+    let target = crate::target::dir(root);
+    let dockyard = target.join("release/dockyard-08");
+    let dir = target.join("bench/unpack");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    // 100 directories of 100 files, 0–4 KiB each: an image layer's shape.
+    let tree = dir.join("tree");
+    for d in 0..100 {
+        let sub = tree.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&sub)?;
+        for f in 0..100 {
+            let len = fastrand_len(d * 100 + f);
+            std::fs::write(
+                sub.join(format!("f{f:03}")),
+                vec![b'a' + (f % 26) as u8; len],
+            )?;
+        }
+    }
+    let layer = dir.join("layer.tar");
+    run(Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-cf")
+        .arg(&layer)
+        .arg("."))?;
+    let out = dir.join("out");
+    let fresh = || -> Result<()> {
+        if out.exists() {
+            std::fs::remove_dir_all(&out)?;
+        }
+        Ok(())
+    };
+    let mut ours = Command::new(&dockyard);
+    ours.arg("unpack-layer").arg(&layer).arg(&out);
+    let mut theirs = Command::new("sh");
+    theirs
+        .arg("-c")
+        .arg("mkdir \"$2\" && exec tar -xf \"$1\" -C \"$2\"")
+        .arg("sh")
+        .arg(&layer)
+        .arg(&out);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..=runs {
+        fresh()?;
+        let t1 = time(&mut ours)?;
+        fresh()?;
+        let t2 = time(&mut theirs)?;
+        if i > 0 {
+            a.push(t1);
+            b.push(t2);
+        }
+    }
+    fresh()?;
+    let (ma, mb) = (median(&mut a), median(&mut b));
+    println!("runs: {runs} each, interleaved; a layer of 10,000 files in 100 directories");
+    println!("dockyard-08 unpack-layer  median {:>7.2} ms", ma * 1e3);
+    println!("tar -x                    median {:>7.2} ms", mb * 1e3);
+    println!("ratio: {:.2}×   (target ≤ 1.3×)", ma / mb);
+    Ok(())
+}
+
+/// A size in 0..4096 that looks random but is the same on every run.
+fn fastrand_len(i: usize) -> usize {
+    (i.wrapping_mul(2_654_435_761) >> 7) % 4096
+}

@@ -7,6 +7,7 @@
 
 mod assemble;
 mod bench;
+mod bench_build;
 mod bench_layers;
 mod book;
 mod chapter;
@@ -205,6 +206,17 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Time lab 08's layer unpacking against `tar -x` (10,000 files, ratio of medians).
+    Unpack {
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Time lab 09's builder: a cached rebuild and a cold build of a 5-step
+    /// Containerfile, and `docker build` of it (a dockerd of its own) when installed.
+    Build {
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Time `cargo xtask check NN` from a clean clone and after a one-line edit.
     Check {
         #[arg(default_value = "01")]
@@ -296,6 +308,14 @@ fn main() -> ExitCode {
             what: BenchWhat::Run { runs },
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::run_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Unpack { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench::unpack_times(&root, runs.max(1)).map(|()| true)),
+        Commands::Bench {
+            what: BenchWhat::Build { runs },
+        } => export::require_reference(&root, "bench")
+            .and_then(|()| bench_build::build_times(&root, runs.max(1)).map(|()| true)),
         Commands::Interop { client } => {
             export::require_reference(&root, "interop").and_then(|()| interop::run(&root, &client))
         }

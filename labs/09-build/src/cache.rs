@@ -17,6 +17,7 @@
 //! Keys are SHA-256 over a canonical form: serde_json of the substituted
 //! [`Op`](crate::plan::Op), never `Debug`, which is free to change.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use sha2::{Digest as _, Sha256};
@@ -88,6 +89,22 @@ pub fn step_key(parent: &Digest, step: &Step, sources: Option<&Digest>) -> Diges
 /// The keys of a plan: per stage (indexed like `plan.stages`), the base
 /// key then one key per step. Stages the target does not need are empty.
 pub fn keys(plan: &Plan, context: &Context) -> Result<Vec<Vec<Digest>>, Error> {
+    keys_with(plan, context, &BTreeMap::new())
+}
+
+/// [`keys`], with the manifest digest of each image reference a `FROM` or
+/// `COPY --from` names (lab 08's store): the key of such a step is the
+/// image's digest ([`crate::base::image_key`]). A reference missing from
+/// `images` is keyed by its name, as [`keys`] does without a store.
+pub fn keys_with(
+    plan: &Plan,
+    context: &Context,
+    images: &BTreeMap<String, String>,
+) -> Result<Vec<Vec<Digest>>, Error> {
+    let image = |r: &str| match images.get(r) {
+        Some(digest) => crate::base::image_key(r, digest),
+        None => sha256(format!("image\0{r}").as_bytes()),
+    };
     let entries = context.entries()?;
     let mut keys: Vec<Vec<Digest>> = vec![Vec::new(); plan.stages.len()];
     for &index in &plan.order {
@@ -98,7 +115,10 @@ pub fn keys(plan: &Plan, context: &Context) -> Result<Vec<Vec<Digest>>, Error> {
                 .copied()
                 .unwrap_or_else(|| sha256(b"unbuilt"))
         };
-        let mut chain = vec![base_key(&stage.base, &last)];
+        let mut chain = vec![match &stage.base {
+            Base::Image(r) => image(r),
+            base => base_key(base, &last),
+        }];
         for step in &stage.steps {
             let sources = match &step.op {
                 Op::Copy {
@@ -118,7 +138,7 @@ pub fn keys(plan: &Plan, context: &Context) -> Result<Vec<Vec<Digest>>, Error> {
                 Op::Copy {
                     from: Source::Image(r),
                     ..
-                } => Some(sha256(format!("image\0{r}").as_bytes())),
+                } => Some(image(r)),
                 _ => None,
             };
             let parent = *chain.last().expect("the base key is first");

@@ -9,9 +9,10 @@
 //!
 //! The builder proper: RUN in the lab-05 runtime on a lab-06 overlay, its
 //! diff a layer ([`step`]); a COPY layer from the context ([`copy`]); the
-//! loop with its cache and an OCI image layout out ([`builder`]). Not here
-//! yet: FROM an image and the commit into lab 08's store, `COPY --from`,
-//! ADD's unpacking.
+//! loop with its cache and an OCI image layout out ([`builder`]); FROM an
+//! image of lab 08's store and the commit into it ([`base`]); `COPY
+//! --from` a stage or an image, ADD's unpacking with lab 08's safe
+//! unpacker, `--chown` by name ([`from`]).
 //!
 //! | module        | concept                                                  | task |
 //! |---------------|----------------------------------------------------------|------|
@@ -26,11 +27,14 @@
 //! | [`step`]      | a RUN step: container on a lab-06 overlay, upper → layer | 09.9 |
 //! | [`copy`]      | a COPY layer from the context: contents, owner, modes    | 09.10 |
 //! | [`builder`]   | the build loop with its cache; the OCI image layout      | 09.11 |
+//! | [`base`]      | FROM an image of lab 08's store (keyed by digest); commit  | 09.12 |
+//! | [`from`]      | `COPY --from` a stage; ADD unpacks; `--chown=name`         | 09.13, 09.14 |
 //! | [`ast`]       | the syntax tree                                          |      |
 //! | [`output`]    | `docker build`'s progress lines                          |      |
 //! | [`cli`]       | `dockyard-09 parse`, `dockyard-09 plan`                  |      |
 
 pub mod ast;
+pub mod base;
 pub mod builder;
 pub mod cache;
 pub mod cli;
@@ -38,6 +42,7 @@ pub mod config;
 pub mod context;
 pub mod copy;
 pub mod error;
+pub mod from;
 pub mod ignore;
 pub mod lines;
 pub mod output;

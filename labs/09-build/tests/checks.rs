@@ -1170,9 +1170,32 @@ fn tar_entries(path: &Path) -> BTreeMap<String, (u64, String)> {
     out
 }
 
+/// The probe's report among the lines of `file`. fd 1 is the whole test
+/// binary's: while it points at `file`, the harness's `test … ok` lines
+/// and the output of containers of checks running meanwhile land there
+/// too, so the report is the line that is a JSON object with `argv`.
+fn probe_report(file: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(file).unwrap();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("argv").is_some())
+        .unwrap_or_else(|| panic!("no probe report in {text:?}"))
+}
+
 /// Run `f` with the process's fd 1 on `file`: the container writes its
 /// output there (it inherits the runtime's stdout).
 fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
+    // fd 1 is the process's: two checks redirecting it at once would
+    // restore each other's. One at a time.
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    // The harness prints each check's result on fd 1 as it ends (other
+    // checks run meanwhile): holding the stdout lock keeps those lines
+    // out of `file` — they wait, and go where they belong after. (The
+    // checks' own prints are captured by the harness, not written here.)
+    let stdout = std::io::stdout();
+    let mut held = stdout.lock();
+    let _ = std::io::Write::flush(&mut held);
     let out = fs::File::create(file).unwrap();
     // SAFETY: plain fd calls; fd 1 is put back before returning.
     let saved = unsafe { libc::dup(1) };
@@ -1183,6 +1206,7 @@ fn with_stdout_in<T>(file: &Path, f: impl FnOnce() -> T) -> T {
         libc::dup2(saved, 1);
         libc::close(saved);
     }
+    drop(held);
     result.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
@@ -1224,13 +1248,7 @@ fn t09_9_a_run_step_on_an_overlay_becomes_a_layer() {
         )
     })
     .unwrap_or_else(|e| panic!("RUN /probe report: {e}"));
-    let seen: serde_json::Value = serde_json::from_str(fs::read_to_string(&report).unwrap().trim())
-        .unwrap_or_else(|e| {
-            panic!(
-                "the probe's report ({e}): {:?}",
-                fs::read_to_string(&report)
-            )
-        });
+    let seen = probe_report(&report);
     assert_eq!(
         seen["hostname"], "buildkitsandbox",
         "a RUN container's host name: {seen}"
@@ -1630,4 +1648,341 @@ fn t09_11_a_build_is_cached_and_reproducible() {
         later, changed,
         "SOURCE_DATE_EPOCH is the image's time: another epoch, another digest"
     );
+}
+
+// ------------------------------------------------------------- 09.12–09.14: lab 08's store
+
+/// A base image in `store` named `name`, loaded from a `docker save`
+/// archive the kit makes (busybox, the probe, `/marker` holding `marker`;
+/// `BASE=<base_env>` in its Env): nothing comes from a registry.
+fn load_base(check: &kit::Check, store: &images::Store, name: &str, base_env: &str, marker: &str) {
+    let rootfs = check.dir().join(format!("rootfs-{}", random::token(6)));
+    kit::rootfs::Rootfs::create(&rootfs, kit::probe()).expect("make the base rootfs");
+    fs::write(rootfs.join("marker"), marker).unwrap();
+    let archive = check.dir().join(format!("{}.tar", random::token(6)));
+    let config = serde_json::json!({ "config": {
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", format!("BASE={base_env}")],
+        "Cmd": ["/bin/sh"],
+    }});
+    kit::image::docker_save(&archive, &[name], &[rootfs.as_path()], &[], config)
+        .expect("write the docker-save archive");
+    images::archive::load(store, &archive).unwrap_or_else(|e| panic!("load {archive:?}: {e}"));
+    fs::remove_dir_all(&rootfs).unwrap();
+}
+
+/// Build `ctx`'s Containerfile with `store`; which steps with a layer
+/// came from the cache.
+fn build_in(
+    check: &kit::Check,
+    store: &images::Store,
+    ctx: &Path,
+    state: &str,
+) -> Result<(build::builder::Built, Vec<bool>), String> {
+    use build::builder::{Request, build_with};
+    let file = build::parse(&fs::read_to_string(ctx.join("Containerfile")).unwrap()).unwrap();
+    let plan = plan(&file, &BuildOptions::default()).unwrap();
+    let context = Context::open(ctx, None).unwrap();
+    let request = Request {
+        plan: &plan,
+        context: &context,
+        work: check.dir().join(state),
+        no_cache: false,
+        epoch: 0,
+    };
+    let hint = "the build did not finish: does each RUN container start and get waited for?";
+    let built = check
+        .within(DEADLINE * 3, hint, || {
+            build_with(&request, Some(store), &mut std::io::sink())
+        })
+        .map_err(|e| e.to_string())?;
+    let cached = built.steps.iter().map(|(_, c)| *c).collect();
+    Ok((built, cached))
+}
+
+/// Wrong code this catches: a cache key of `FROM name` made of the name
+/// (after the name moves to another image, the old steps are reused on
+/// the wrong base); the base image's layers or config not used (the RUN
+/// needs the base's `/probe`; the config's Env must carry `BASE`); the
+/// commit not in the store, or its config not what the process gets.
+#[test]
+fn t09_12_from_an_image_of_the_store_and_the_commit() {
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let store = images::Store::open(&check.dir().join("state")).unwrap();
+    let base = format!("base{}:{}", random::token(4), random::token(4));
+    let base_env = random::token(8);
+    load_base(&check, &store, &base, &base_env, "m");
+    let ctx = check.dir().join("context");
+    let (token, dir) = (random::token(10), random::token(6));
+    let uid = random::int(1000..=60000);
+    context_dir(
+        &ctx,
+        &[(
+            "Containerfile",
+            &format!(
+                "FROM {base}\nENV T={token}\nWORKDIR /{dir}\nRUN [\"/probe\", \"write\", \"/{dir}/made\", \"{token}\"]\n\
+                 USER {uid}:{uid}\nENTRYPOINT [\"/probe\"]\nCMD [\"report\"]\n"
+            ),
+        )],
+    );
+    let (built, cached) =
+        build_in(&check, &store, &ctx, "work").unwrap_or_else(|e| panic!("build FROM {base}: {e}"));
+    assert_eq!(
+        cached,
+        [false, false],
+        "WORKDIR and RUN run on a first build"
+    );
+    let image = store.resolve(&base).unwrap();
+    let base_dirs = store.layer_dirs(&image).unwrap();
+    assert_eq!(
+        built
+            .layers
+            .iter()
+            .map(|l| l.dir.clone())
+            .take(1)
+            .collect::<Vec<_>>(),
+        base_dirs,
+        "the stage starts with the base image's unpacked layer (the store's directory)"
+    );
+    assert_eq!(built.layers.len(), 3, "base layer + WORKDIR + RUN");
+
+    let app = format!("app{}:{}", random::token(4), random::token(4));
+    let digest = build::base::commit(&built, &store, Some(&app), 0)
+        .unwrap_or_else(|e| panic!("commit into the store: {e}"));
+    let committed = store
+        .resolve(&app)
+        .unwrap_or_else(|e| panic!("{app} in the store: {e}"));
+    assert_eq!(committed.manifest_digest, digest);
+    assert_eq!(
+        committed.manifest.layers()[0],
+        image.manifest.layers()[0],
+        "the base layer's blob is reused as it is"
+    );
+    // The image runs with lab 08's `run` (`dockyard-08 --state-dir STATE
+    // run APP`, its code called here): the probe says what it got.
+    let report = check.dir().join("report.json");
+    let hint = "`dockyard-08 run` of the built image did not finish";
+    let state = check.dir().join("state").display().to_string();
+    let cli = <images::cli::Cli as clap::Parser>::parse_from([
+        "dockyard-08",
+        "--state-dir",
+        &state,
+        "run",
+        &app,
+    ]);
+    let code = with_stdout_in(&report, || {
+        check.within(DEADLINE, hint, || images::cli::main(cli))
+    });
+    assert_eq!(
+        code,
+        0,
+        "dockyard-08 run {app}: {:?}",
+        fs::read_to_string(&report)
+    );
+    let seen = probe_report(&report);
+    assert_eq!(
+        seen["argv"],
+        serde_json::json!(["/probe", "report"]),
+        "ENTRYPOINT ++ CMD"
+    );
+    assert_eq!(seen["env"]["T"], token.as_str(), "ENV reaches the process");
+    assert_eq!(
+        seen["env"]["BASE"],
+        base_env.as_str(),
+        "the base image's Env is kept"
+    );
+    assert_eq!(seen["cwd"], format!("/{dir}"), "WORKDIR");
+    assert_eq!(seen["uid"], uid, "USER");
+
+    let (_, cached) = build_in(&check, &store, &ctx, "work").unwrap();
+    assert_eq!(
+        cached,
+        [true, true],
+        "the same base: every step from the cache"
+    );
+    // The name now points at another image: nothing built on the old one
+    // may be reused.
+    load_base(&check, &store, &base, &random::token(9), "m");
+    let (_, cached) = build_in(&check, &store, &ctx, "work").unwrap();
+    assert_eq!(
+        cached,
+        [false, false],
+        "{base} now names another image: the cache key of FROM is the image's digest, not its name"
+    );
+}
+
+/// Wrong code this catches: `COPY --from` reading the build context (the
+/// context holds the same paths with other contents), or the image's
+/// layers not used for `--from=image`.
+#[test]
+fn t09_13_copy_from_a_stage_or_an_image_reads_its_filesystem() {
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let store = images::Store::open(&check.dir().join("state")).unwrap();
+    let base = format!("base{}:{}", random::token(4), random::token(4));
+    let (marker, made) = (random::token(12), random::token(12));
+    load_base(&check, &store, &base, "b", &marker);
+    let ctx = check.dir().join("context");
+    context_dir(
+        &ctx,
+        &[
+            ("made", "the context's, not the stage's"),
+            ("marker", "the context's, not the image's"),
+            (
+                "Containerfile",
+                &format!(
+                    "FROM scratch AS one\nCOPY probe /probe\nRUN [\"/probe\", \"write\", \"/made\", \"{made}\"]\n\
+                     FROM scratch\nCOPY --from=one /made /got\nCOPY --from={base} /marker /from-image\n"
+                ),
+            ),
+        ],
+    );
+    fs::copy(kit::probe(), ctx.join("probe")).unwrap();
+    let (built, _) =
+        build_in(&check, &store, &ctx, "work").unwrap_or_else(|e| panic!("build: {e}"));
+    assert_eq!(built.layers.len(), 2, "two COPY layers in the last stage");
+    assert_eq!(
+        tar_entries(&built.layers[0].tar)
+            .get("got")
+            .map(|e| e.1.clone()),
+        Some(made),
+        "COPY --from=one copies the stage's /made (written by its RUN), not the context's"
+    );
+    assert_eq!(
+        tar_entries(&built.layers[1].tar)
+            .get("from-image")
+            .map(|e| e.1.clone()),
+        Some(marker),
+        "COPY --from={base} copies the image's /marker"
+    );
+}
+
+/// A tar entry's owner and content.
+fn owners(path: &Path) -> BTreeMap<String, (u64, u64, String)> {
+    let mut archive = tar::Archive::new(fs::File::open(path).unwrap());
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_owned();
+        let (uid, gid) = (entry.header().uid().unwrap(), entry.header().gid().unwrap());
+        let mut content = String::new();
+        let _ = std::io::Read::read_to_string(&mut entry, &mut content);
+        out.insert(name, (uid, gid, content));
+    }
+    out
+}
+
+/// Wrong code this catches: ADD copying the archive instead of unpacking
+/// it, or unpacking it without lab 08's checks (an entry `../escape`
+/// written outside the layer); `--chown=name` looked up in the host's
+/// files or refused, a missing group not taken as the uid.
+#[test]
+fn t09_14_add_unpacks_safely_and_chown_takes_names() {
+    kit::require_root("09");
+    let check = kit::Check::new();
+    let store = images::Store::open(&check.dir().join("state")).unwrap();
+    let ctx = check.dir().join("context");
+    let (inner, user, group) = (random::token(12), random::token(7), random::token(7));
+    let (uid, gid) = (random::int(1000..=30000), random::int(30001..=60000));
+    context_dir(
+        &ctx,
+        &[
+            (
+                "passwd",
+                &format!(
+                    "root:x:0:0:root:/root:/bin/sh\n{user}:x:{uid}:{uid}::/home/{user}:/bin/sh\n"
+                ),
+            ),
+            ("group", &format!("root:x:0:\n{group}:x:{gid}:\n")),
+            ("f", "f"),
+            (
+                "Containerfile",
+                &format!(
+                    "FROM scratch\nADD files.tgz /opt/\nCOPY passwd group /etc/\n\
+                     COPY --chown={user}:{group} f /f\nCOPY --chown={user} f /g\n"
+                ),
+            ),
+        ],
+    );
+    let mut gz = tar::Builder::new(flate2::write::GzEncoder::new(
+        fs::File::create(ctx.join("files.tgz")).unwrap(),
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(inner.len() as u64);
+    header.set_mode(0o640);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    gz.append_data(&mut header, "d/x", inner.as_bytes())
+        .unwrap();
+    gz.into_inner().unwrap().finish().unwrap();
+
+    let (built, _) =
+        build_in(&check, &store, &ctx, "work").unwrap_or_else(|e| panic!("build: {e}"));
+    let added = owners(&built.layers[0].tar);
+    assert_eq!(
+        added.get("opt/d/x").map(|e| e.2.clone()),
+        Some(inner),
+        "ADD unpacks a local tar.gz into the destination: {:?}",
+        added.keys()
+    );
+    assert!(
+        !added.contains_key("opt/files.tgz"),
+        "ADD unpacks, it does not copy the archive"
+    );
+    let f = owners(&built.layers[2].tar);
+    assert_eq!(
+        f.get("f").map(|e| (e.0, e.1)),
+        Some((u64::from(uid), u64::from(gid))),
+        "--chown={user}:{group}: the image's /etc/passwd and /etc/group"
+    );
+    let g = owners(&built.layers[3].tar);
+    assert_eq!(
+        g.get("g").map(|e| (e.0, e.1)),
+        Some((u64::from(uid), u64::from(uid))),
+        "--chown={user}: the gid is the uid, as Docker does"
+    );
+
+    // A hostile archive: an entry that climbs out.
+    let evil_ctx = check.dir().join("evil");
+    context_dir(
+        &evil_ctx,
+        &[("Containerfile", "FROM scratch\nADD evil.tar /\n")],
+    );
+    let mut evil = tar::Builder::new(fs::File::create(evil_ctx.join("evil.tar")).unwrap());
+    let mut header = tar::Header::new_gnu();
+    let name = b"../../../escape";
+    header.as_old_mut().name[..name.len()].copy_from_slice(name);
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    evil.append(&header, &b"evil"[..]).unwrap();
+    evil.into_inner().unwrap();
+    let err = build_in(&check, &store, &evil_ctx, "evil-work").err();
+    assert!(
+        err.as_ref().is_some_and(|e| e.contains("escape")),
+        "ADD of an archive with a ../ entry fails, naming the entry: {err:?}"
+    );
+    for dir in [
+        check.dir().to_path_buf(),
+        check.dir().join("evil-work"),
+        check.dir().join("evil-work/diffs"),
+    ] {
+        assert!(
+            !dir.join("escape").exists(),
+            "{:?} written outside the layer",
+            dir.join("escape")
+        );
+    }
 }

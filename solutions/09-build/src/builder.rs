@@ -9,9 +9,11 @@
 //! owners fixed; the same context and Containerfile give the same
 //! manifest digest, build after build and machine after machine.
 //!
-//! What it does not do yet: `FROM` an image (lab 08's store has the base
-//! image's layers and config), `COPY --from`, ADD's unpacking.
+//! With lab 08's store ([`build_with`]): `FROM` an image of the store and
+//! `COPY --from` an image ([`crate::base`]); `COPY --from` a stage, ADD's
+//! unpacking and `--chown` by name ([`crate::from`]) need no store.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cache::{Digest, keys, sha256};
+use crate::base::BaseImage;
+use crate::cache::{Digest, keys_with, sha256};
 use crate::config::{ImageConfig, StageConfig, rfc3339};
 use crate::context::Context;
 use crate::copy::{copy_layer, destination};
@@ -60,6 +63,10 @@ pub struct Layer {
     pub tar: PathBuf,
     /// The layer as a directory: a lower for the steps after it.
     pub dir: PathBuf,
+    /// A base image's layer: its blob's descriptor in lab 08's store
+    /// (maybe compressed), reused as it is by the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<oci_spec::image::Descriptor>,
 }
 
 impl From<Ran> for Layer {
@@ -69,6 +76,7 @@ impl From<Ran> for Layer {
             size: ran.digests.size,
             tar: ran.tar,
             dir: ran.layer_dir,
+            blob: None,
         }
     }
 }
@@ -177,14 +185,100 @@ fn numeric_owner(chown: &Option<String>) -> Option<(u32, u32)> {
     }
 }
 
-/// Build the plan's target; progress lines go to `progress`.
+/// A COPY from a stage's or an image's layers: they are mounted as an
+/// overlay (its upper stays empty: nothing writes there) and read as a
+/// context without `.dockerignore`; unmounted and removed after.
+fn copy_from_layers(
+    work: &Path,
+    id: &str,
+    lowers: &[PathBuf],
+    sources: &[String],
+    dest: &str,
+    owner: (u32, u32),
+    epoch: u64,
+) -> Result<Ran, StepError> {
+    let root = crate::base::from_root(work);
+    let lowers = if lowers.is_empty() {
+        vec![crate::base::empty_dir(work).map_err(|e| StepError::Io {
+            what: "make",
+            path: work.join("empty"),
+            source: std::io::Error::other(e.to_string()),
+        })?]
+    } else {
+        lowers.to_vec()
+    };
+    let options = layers::CreateOptions {
+        volatile: true,
+        ..Default::default()
+    };
+    let layer = layers::rwlayer::create(&root, id, &lowers, &options)?;
+    let context = Context {
+        root: layer.rootfs(),
+        ignore: Default::default(),
+    };
+    let result = copy_layer(work, id, &context, sources, dest, owner, epoch);
+    let removed = layers::rwlayer::remove(&root, id);
+    let ran = result?;
+    removed?;
+    Ok(ran)
+}
+
+/// Build the plan's target; progress lines go to `progress`. Without an
+/// image store: `FROM scratch` and stages only.
 pub fn build(request: &Request, progress: &mut dyn Write) -> Result<Built, BuildError> {
+    build_with(request, None, progress)
+}
+
+/// [`build`], with lab 08's store for `FROM image` and `COPY --from=image`.
+pub fn build_with(
+    request: &Request,
+    store: Option<&images::Store>,
+    progress: &mut dyn Write,
+) -> Result<Built, BuildError> {
     let plan = request.plan;
     let work = &request.work;
     for dir in ["cache", "diffs"] {
         fs::create_dir_all(work.join(dir)).map_err(io("make", &work.join(dir)))?;
     }
-    let keys = keys(plan, request.context).map_err(|e| BuildError::Plan(e.to_string()))?;
+    // Every image the plan names, resolved once: a name that moves during
+    // the build does not change what this build sees.
+    let mut bases: BTreeMap<String, BaseImage> = BTreeMap::new();
+    for &index in &plan.order {
+        let stage = &plan.stages[index];
+        let named = std::iter::once(match &stage.base {
+            Base::Image(r) => Some(r.clone()),
+            _ => None,
+        })
+        .chain(stage.steps.iter().map(|step| match &step.op {
+            Op::Copy {
+                from: Source::Image(r),
+                ..
+            } => Some(r.clone()),
+            _ => None,
+        }));
+        for reference in named.flatten() {
+            if bases.contains_key(&reference) {
+                continue;
+            }
+            let Some(store) = store else {
+                return Err(BuildError::Unsupported {
+                    step: stage.text.clone(),
+                    what: format!("an image ({reference}) without lab 08's image store"),
+                });
+            };
+            bases.insert(reference.clone(), crate::base::load(store, &reference)?);
+        }
+    }
+    let digests: BTreeMap<String, String> = bases
+        .iter()
+        .map(|(r, b)| (r.clone(), b.manifest_digest.clone()))
+        .collect();
+    let image_dirs: BTreeMap<String, Vec<PathBuf>> = bases
+        .iter()
+        .map(|(r, b)| (r.clone(), b.layers.iter().map(|l| l.dir.clone()).collect()))
+        .collect();
+    let keys =
+        keys_with(plan, request.context, &digests).map_err(|e| BuildError::Plan(e.to_string()))?;
     let created = rfc3339(request.epoch);
     let mut stages: Vec<Option<Stage>> = vec![None; plan.stages.len()];
     let mut report = Vec::new();
@@ -213,10 +307,15 @@ pub fn build(request: &Request, progress: &mut dyn Write) -> Result<Built, Build
                 }
             }
             Base::Image(reference) => {
-                return Err(BuildError::Unsupported {
-                    step: stage.text.clone(),
-                    what: format!("FROM an image ({reference}: it needs lab 08's image store)"),
-                });
+                let base = &bases[reference];
+                Stage {
+                    layers: base.layers.clone(),
+                    config: StageConfig {
+                        config: base.config.clone(),
+                        cmd_set: false,
+                        history: base.history.clone(),
+                    },
+                }
             }
         };
         for (k, step) in stage.steps.iter().enumerate() {
@@ -248,7 +347,7 @@ pub fn build(request: &Request, progress: &mut dyn Write) -> Result<Built, Build
                 }
                 (
                     Op::Copy {
-                        from: Source::Context,
+                        from,
                         add,
                         chown,
                         sources,
@@ -257,28 +356,41 @@ pub fn build(request: &Request, progress: &mut dyn Write) -> Result<Built, Build
                     },
                     None,
                 ) => {
-                    if *add
-                        && sources.iter().any(|s| {
-                            s.ends_with(".tar") || s.contains(".tar.") || s.ends_with(".tgz")
-                        })
-                    {
-                        return Err(BuildError::Unsupported {
-                            step: step.text.clone(),
-                            what: "ADD of an archive (unpacking)".into(),
-                        });
-                    }
-                    let owner = numeric_owner(chown).ok_or_else(|| BuildError::Unsupported {
-                        step: step.text.clone(),
-                        what: "--chown with a name".into(),
-                    })?;
+                    let owner = crate::from::owner(chown, &lowers)
+                        .map_err(|e| BuildError::Plan(format!("{}: {e}", step.text)))?;
                     let absolute = destination(&current.config.config.working_dir, dest);
                     let dest = if dest.ends_with('/') {
                         format!("{absolute}/")
                     } else {
                         absolute
                     };
-                    Some(
-                        copy_layer(
+                    let built_stages: Vec<Option<Vec<PathBuf>>> = stages
+                        .iter()
+                        .map(|s| {
+                            s.as_ref()
+                                .map(|s| s.layers.iter().map(|l| l.dir.clone()).collect())
+                        })
+                        .collect();
+                    let paths: Vec<PathBuf> = sources
+                        .iter()
+                        .map(|s| request.context.root.join(s.trim_start_matches('/')))
+                        .collect();
+                    // The context needs no layers (and no 09.13 code).
+                    let from_layers = match from {
+                        Source::Context => None,
+                        from => crate::from::source_layers(from, &built_stages, &image_dirs),
+                    };
+                    let ran = match from_layers {
+                        None if *add && paths.iter().all(|p| crate::from::is_archive(p)) => {
+                            crate::from::add_archives(work, &id, &paths, &dest, request.epoch)
+                        }
+                        None if *add && paths.iter().any(|p| crate::from::is_archive(p)) => {
+                            return Err(BuildError::Unsupported {
+                                step: step.text.clone(),
+                                what: "ADD of archives mixed with other sources".into(),
+                            });
+                        }
+                        None => copy_layer(
                             work,
                             &id,
                             request.context,
@@ -286,16 +398,18 @@ pub fn build(request: &Request, progress: &mut dyn Write) -> Result<Built, Build
                             &dest,
                             owner,
                             request.epoch,
-                        )
-                        .map_err(failed)?
-                        .into(),
-                    )
-                }
-                (Op::Copy { .. }, None) => {
-                    return Err(BuildError::Unsupported {
-                        step: step.text.clone(),
-                        what: "COPY --from".into(),
-                    });
+                        ),
+                        Some(layers) => copy_from_layers(
+                            work,
+                            &id,
+                            &layers,
+                            sources,
+                            &dest,
+                            owner,
+                            request.epoch,
+                        ),
+                    };
+                    Some(ran.map_err(failed)?.into())
                 }
                 (Op::Workdir(_), None) => {
                     // Apply first, to know the resulting directory.

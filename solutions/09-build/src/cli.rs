@@ -1,6 +1,6 @@
 //! `dockyard-09 parse` and `dockyard-09 plan`: the parser's tree, and the
 //! steps a build would run with their cache keys; `dockyard-09 build`,
-//! into an OCI image layout (FROM scratch until lab 08's store is merged).
+//! into lab 08's image store (`-t`) and, with `-o`, an OCI image layout.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -51,14 +51,18 @@ pub enum Cmd {
         config: bool,
         context: PathBuf,
     },
-    /// Build CONTEXT's Containerfile into an OCI image layout (FROM
-    /// scratch only until lab 08's store is merged). Needs root.
+    /// Build CONTEXT's Containerfile into lab 08's image store (FROM an
+    /// image of that store, or scratch), and/or into an OCI image layout
+    /// (`-o`). Needs root.
     Build {
         #[arg(short = 'f', long = "file")]
         file: Option<PathBuf>,
-        /// The name (and tag) written into the layout's index.json.
+        /// The image's name (and tag) in the store, and in the layout's index.json.
         #[arg(short = 't', long = "tag")]
         tag: Option<String>,
+        /// The engine's state directory: lab 08's image store is STATE/images.
+        #[arg(long, default_value = images::cli::DEFAULT_STATE)]
+        state_dir: PathBuf,
         #[arg(long = "build-arg", value_name = "NAME=VALUE")]
         build_args: Vec<String>,
         #[arg(long)]
@@ -69,9 +73,9 @@ pub enum Cmd {
         /// The builder's state: cache, layers.
         #[arg(long, default_value = "/var/lib/dockyard/build")]
         state: PathBuf,
-        /// Where to write the OCI image layout.
+        /// Also write the image as an OCI image layout there.
         #[arg(short = 'o', long = "output")]
-        output: PathBuf,
+        output: Option<PathBuf>,
         context: PathBuf,
     },
 }
@@ -104,6 +108,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Build {
             file,
             tag,
+            state_dir,
             build_args,
             target,
             no_cache,
@@ -130,10 +135,21 @@ fn run(cli: Cli) -> Result<(), Error> {
                 no_cache,
                 epoch,
             };
-            let built =
-                crate::builder::build(&request, &mut std::io::stderr()).map_err(Error::Build)?;
-            let digest = crate::builder::write_layout(&built, &output, tag.as_deref(), epoch)
+            let store = images::Store::open(&state_dir).map_err(|e| {
+                Error::Build(crate::builder::BuildError::Plan(format!(
+                    "the image store in {}: {e}",
+                    state_dir.display()
+                )))
+            })?;
+            let built = crate::builder::build_with(&request, Some(&store), &mut std::io::stderr())
                 .map_err(Error::Build)?;
+            if let Some(output) = output {
+                let digest = crate::builder::write_layout(&built, &output, tag.as_deref(), epoch)
+                    .map_err(Error::Build)?;
+                eprintln!("written to {}: {digest}", output.display());
+            }
+            let digest =
+                crate::base::commit(&built, &store, tag.as_deref(), epoch).map_err(Error::Build)?;
             println!("{digest}");
         }
         Cmd::Plan {

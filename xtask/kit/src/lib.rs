@@ -42,6 +42,7 @@ pub mod check;
 pub mod elf;
 pub mod firewall;
 pub mod hostlock;
+pub mod image;
 pub mod leaks;
 pub mod probe;
 pub mod procs;

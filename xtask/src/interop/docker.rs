@@ -48,18 +48,18 @@ const STEP: Duration = Duration::from_secs(60);
 /// dockerd's start (it starts containerd) and stop.
 const DAEMON: Duration = Duration::from_secs(60);
 
-const INSTALL: &str = "Docker is not installed: `apt-get install --no-install-recommends docker.io` \
+pub(crate) const INSTALL: &str = "Docker is not installed: `apt-get install --no-install-recommends docker.io` \
      (Debian/Ubuntu; dockerd, containerd, containerd-shim-runc-v2 and the docker client). \
      No Docker service needs to run: this command starts a dockerd of its own, in namespaces \
      of its own, and stops it";
 
 /// The programs Docker's chain needs.
-struct Tools {
+pub(crate) struct Tools {
     dockerd: PathBuf,
     client: PathBuf,
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])
@@ -68,7 +68,7 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 impl Tools {
-    fn find() -> Option<Tools> {
+    pub(crate) fn find() -> Option<Tools> {
         let dockerd = which("dockerd")?;
         which("containerd")?;
         which("containerd-shim-runc-v2")?;
@@ -85,15 +85,20 @@ impl Tools {
 }
 
 /// What a command did, or that it did not finish in time.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Ran {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Run `cmd` in a process group of its own, its output in files of `dir`;
 /// after `limit`, kill the group and say what did not happen.
-fn run_within(cmd: &mut Command, dir: &Path, limit: Duration, what: &str) -> Result<Ran> {
+pub(crate) fn run_within(
+    cmd: &mut Command,
+    dir: &Path,
+    limit: Duration,
+    what: &str,
+) -> Result<Ran> {
     let (out, err) = (dir.join("last.out"), dir.join("last.err"));
     let mut child = cmd
         .stdin(Stdio::null())
@@ -139,7 +144,7 @@ fn kill_group(child: &mut Child) {
 }
 
 /// The daemon of this run, and where its files are.
-struct Daemon {
+pub(crate) struct Daemon {
     dir: PathBuf,
     /// `unshare`, whose child is dockerd.
     unshare: Child,
@@ -154,7 +159,7 @@ impl Daemon {
         self.dir.join("docker.sock")
     }
 
-    fn start(tools: &Tools, dir: &Path, runtime: &Path) -> Result<Daemon> {
+    pub(crate) fn start(tools: &Tools, dir: &Path, runtime: &Path) -> Result<Daemon> {
         for sub in ["data", "exec", "client"] {
             fs::create_dir_all(dir.join(sub))?;
         }
@@ -226,7 +231,7 @@ impl Daemon {
         }
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let log = fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
@@ -244,7 +249,7 @@ impl Daemon {
     }
 
     /// `docker ARGS…` against this daemon.
-    fn client(&self) -> Command {
+    pub(crate) fn client(&self) -> Command {
         let mut cmd = Command::new(&self.client);
         self.env(&mut cmd);
         cmd
@@ -259,14 +264,14 @@ impl Daemon {
         }
     }
 
-    fn docker(&self, args: &[&str], what: &str) -> Result<Ran> {
+    pub(crate) fn docker(&self, args: &[&str], what: &str) -> Result<Ran> {
         run_within(self.client().args(args), &self.dir, STEP, what)
     }
 
     /// Stop dockerd by its pid (SIGTERM, then SIGKILL), wait for `unshare`;
     /// kill by pid what is left in its network namespace. Returns the
     /// problems (each a sentence).
-    fn stop(mut self) -> Vec<String> {
+    pub(crate) fn stop(mut self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(pid) = self.pid() {
             // SAFETY: a signal to the dockerd this run started.
@@ -341,7 +346,7 @@ fn api_version(socket: &Path) -> Result<String> {
 }
 
 /// The `docker` hierarchies' directories: `<each cgroup mount>/docker`.
-fn docker_cgroups() -> BTreeSet<PathBuf> {
+pub(crate) fn docker_cgroups() -> BTreeSet<PathBuf> {
     let mounts = shared::mountinfo::read_self().unwrap_or_default();
     mounts
         .iter()
@@ -353,7 +358,7 @@ fn docker_cgroups() -> BTreeSet<PathBuf> {
 
 /// Remove a cgroup tree this run made, deepest first (rmdir: only empty
 /// cgroups go, and a cgroup with processes is reported by the leak guard).
-fn remove_cgroup_tree(dir: &Path) {
+pub(crate) fn remove_cgroup_tree(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {

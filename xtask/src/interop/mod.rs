@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Subcommand;
 
-mod docker;
+pub(crate) mod docker;
+mod oci;
 
 /// The clients.
 #[derive(Debug, Subcommand)]
@@ -15,11 +16,15 @@ pub enum Client {
     /// Docker (dockerd → containerd → containerd-shim-runc-v2 → dockyard-runtime),
     /// with a dockerd of its own in namespaces of its own.
     Docker,
+    /// skopeo and umoci read lab 08's image store and archives, and lab 08
+    /// loads what skopeo writes.
+    Oci,
 }
 
 /// Run one client's interop; `Ok(false)` when a step failed.
 pub fn run(root: &Path, client: &Client) -> Result<bool> {
     match client {
         Client::Docker => docker::run(root),
+        Client::Oci => oci::run(root),
     }
 }
