@@ -3,7 +3,9 @@
 //! A new user namespace starts with no ids mapped: its processes run as
 //! the "overflow" user 65534 (nobody) until someone writes its
 //! `/proc/PID/uid_map` and `gid_map`, once each. A line `0 1000 1` says
-//! "uid 0 inside is uid 1000 outside, for 1 id". Inside, the process is
+//! "uid 0 inside is uid 1000 outside, for 1 id"; a map may have several
+//! such lines (up to 340), written together in ONE `write(2)`: the kernel
+//! takes a map once, whole, and refuses any later write. Inside, the process is
 //! root — with every capability, but only over the namespace's own
 //! resources. That is how rootless containers work.
 //!
