@@ -57,7 +57,8 @@ pub struct Config {
     /// Run a minimal init as PID 1, with the program as its child.
     pub init: bool,
     /// With a user namespace: who the container's uids and gids are on the
-    /// host. `None`: root inside is the caller outside, one id.
+    /// host, one or more ranges each. `None`: root inside is the caller
+    /// outside, one id.
     pub uid_map: Option<IdMap>,
     pub gid_map: Option<IdMap>,
     /// For the checks: make the setup step of this name fail with
@@ -69,8 +70,12 @@ impl Config {
     /// The uid and gid maps to write, defaults filled in.
     pub fn id_maps(&self) -> (IdMap, IdMap) {
         (
-            self.uid_map.unwrap_or(IdMap::root_is(geteuid().as_raw())),
-            self.gid_map.unwrap_or(IdMap::root_is(getegid().as_raw())),
+            self.uid_map
+                .clone()
+                .unwrap_or_else(|| IdMap::root_is(geteuid().as_raw())),
+            self.gid_map
+                .clone()
+                .unwrap_or_else(|| IdMap::root_is(getegid().as_raw())),
         )
     }
 

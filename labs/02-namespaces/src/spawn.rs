@@ -64,7 +64,8 @@ pub fn spawn_with<'a>(
     let (uid_map, gid_map) = config.id_maps();
     if config.namespaces.user {
         // The container's root must be able to open its gate.
-        let give = startup.gate().give_to(uid_map.outside, gid_map.outside);
+        let root = |map: &idmap::IdMap| map.to_host(0).unwrap_or(map.ranges()[0].outside);
+        let give = startup.gate().give_to(root(&uid_map), root(&gid_map));
         give.map_err(SpawnError::sys(
             "hand the start gate to the container's root",
         ))?;

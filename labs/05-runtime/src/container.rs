@@ -217,13 +217,7 @@ fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
         return (uid, gid);
     }
     let (uid_map, gid_map) = config.id_maps();
-    let through = |map: namespaces::idmap::IdMap, id: u32| {
-        if id >= map.inside && id - map.inside < map.count {
-            map.outside + (id - map.inside)
-        } else {
-            id
-        }
-    };
+    let through = |map: namespaces::idmap::IdMap, id: u32| map.to_host(id).unwrap_or(id);
     (through(uid_map, uid), through(gid_map, gid))
 }
 

@@ -1971,3 +1971,156 @@ fn t05_2_delete_force_cleans_up_after_create_is_killed_mid_setup() {
         "delete --force after a create killed with SIGKILL left its directory"
     );
 }
+
+// ------------------------------------------------- several id-map ranges
+
+/// A config with a user namespace whose uid and gid maps are `maps`
+/// (`[uid ranges, gid ranges]`, each `[inside, outside, count]`), and
+/// /proc mounted so that the probe can read its maps.
+fn userns_config(args: &[&str], maps: [&[[u32; 3]]; 2]) -> Value {
+    let mut config = minimal_config(args);
+    let as_json = |ranges: &[[u32; 3]]| {
+        ranges
+            .iter()
+            .map(|[i, o, n]| json!({ "containerID": i, "hostID": o, "size": n }))
+            .collect::<Vec<_>>()
+    };
+    config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "type": "user" }));
+    config["linux"]["uidMappings"] = json!(as_json(maps[0]));
+    config["linux"]["gidMappings"] = json!(as_json(maps[1]));
+    config["mounts"] = json!([{ "destination": "/proc", "type": "proc", "source": "proc" }]);
+    config
+}
+
+#[test]
+fn t05_3_several_id_map_ranges_are_seen_exactly_from_inside() {
+    require_root(LAB);
+    // Root alone, then a block of ids from 1: as rootless Podman maps
+    // (`0 UID 1` + a range of /etc/subuid), with random host ids.
+    let count = random::int(1000..=65536);
+    let uids = [
+        [0, random::int(100_000..=200_000), 1],
+        [1, random::int(300_000..=600_000), count],
+    ];
+    let gids = [
+        [0, random::int(100_000..=200_000), 1],
+        [1, random::int(700_000..=900_000), count],
+    ];
+    let setup = Setup::new(&userns_config(&["/probe", "true"], [&uids, &gids]));
+    // A file owned by ids of the second ranges: inside, `uid`, `gid`.
+    let (uid, gid) = (random::int(1..=count), random::int(1..=count));
+    let name = format!("owned-{}", random::token(6));
+    let file = setup.bundle.join("rootfs").join(&name);
+    fs::write(&file, "").unwrap();
+    std::os::unix::fs::chown(
+        &file,
+        Some(uids[1][1] + uid - 1),
+        Some(gids[1][1] + gid - 1),
+    )
+    .unwrap();
+    let config = userns_config(&["/probe", "report", "then", "ls", "/"], [&uids, &gids]);
+    fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &random_id()]);
+    let lines: Vec<Value> = ran
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        lines.len() == 2,
+        "the container printed {} JSON lines, not 2 (exit {:?}): {}",
+        lines.len(),
+        ran.code,
+        ran.stderr.trim()
+    );
+    let seen = |field: &str| {
+        let text = lines[0][field].as_str().unwrap_or_default();
+        let numbers: Vec<u32> = text
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        numbers.chunks(3).map(|c| c.to_vec()).collect::<Vec<_>>()
+    };
+    let asked = |ranges: &[[u32; 3]]| ranges.iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        seen("uid_map"),
+        asked(&uids),
+        "linux.uidMappings: every range, in one write of the whole map"
+    );
+    assert_eq!(
+        seen("gid_map"),
+        asked(&gids),
+        "linux.gidMappings: every range"
+    );
+    let entry = lines[1]["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("/{name} is not seen: {}", lines[1]));
+    assert_eq!(
+        (entry["uid"].as_u64(), entry["gid"].as_u64()),
+        (Some(u64::from(uid)), Some(u64::from(gid))),
+        "a file of host ids in the second ranges shows through the maps as {uid}:{gid}"
+    );
+}
+
+#[test]
+fn t05_2_a_bad_id_map_is_refused_naming_its_json_path() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "true"]));
+    let id = random_id();
+    let host = random::int(100_000..=900_000);
+    let count = random::int(2..=65536);
+    let good = [[0, host, count]];
+    let many: Vec<[u32; 3]> = (0..341).map(|i| [i, host + i, 1]).collect();
+    // Second ranges that overlap the first, inside (ids 0.. again) or
+    // outside (a host id the first range already maps); a range of 0 ids;
+    // more ranges than the kernel takes.
+    for (uids, gids, path, word) in [
+        (
+            vec![[0, host, count], [count - 1, host + count, 1]],
+            good.to_vec(),
+            "linux.uidMappings[1]",
+            "overlap",
+        ),
+        (
+            good.to_vec(),
+            vec![[0, host, count], [count, host + count - 1, 1]],
+            "linux.gidMappings[1]",
+            "overlap",
+        ),
+        (
+            vec![[0, host, count], [count, host + count, 0]],
+            good.to_vec(),
+            "linux.uidMappings[1]",
+            "0 ids",
+        ),
+        (good.to_vec(), many, "linux.gidMappings", "340"),
+    ] {
+        let config = userns_config(&["/probe", "true"], [&uids, &gids]);
+        fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
+        let ran = setup.create(&id);
+        assert_ne!(ran.code, Some(0), "a bad {path} ({word}) was accepted");
+        assert!(
+            ran.stderr.contains(path) && ran.stderr.contains(word),
+            "the error should name {path} and say {word:?}: {:?}",
+            ran.stderr
+        );
+    }
+    // Nothing of the refused creates is left: the same id runs now.
+    let good = minimal_config(&["/probe", "exit", "3"]);
+    fs::write(setup.bundle.join("config.json"), good.to_string()).unwrap();
+    let bundle = setup.bundle.display().to_string();
+    let ran = setup.rt(&["run", "--bundle", &bundle, &id]);
+    assert_eq!(
+        ran.code,
+        Some(3),
+        "run after refused creates: {}",
+        ran.stderr
+    );
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kit::{Check, DEADLINE, Report, Running, probe, random, require_root};
 use namespaces::child::{STEP_FORK_APP, STEP_HOSTNAME, STEP_LOOPBACK};
-use namespaces::idmap::IdMap;
+use namespaces::idmap::{IdMap, IdRange};
 use namespaces::{Config, Error, Namespaces};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -326,10 +326,28 @@ fn t02_4_the_parent_writes_the_id_maps() {
     let _check = Check::new();
     let (uid, gid) = (random::int(1000..=60000), random::int(1000..=60000));
     let count = random::int(1..=1000);
-    let (uid_map, gid_map, setgroups) =
-        maps_written(IdMap::range(uid, count), IdMap::range(gid, count + 1));
+    // The gid map has two ranges: root alone, then a block from 1.
+    let block = random::int(100_000..=900_000);
+    let gids = IdMap::new(vec![
+        IdRange {
+            inside: 0,
+            outside: gid,
+            count: 1,
+        },
+        IdRange {
+            inside: 1,
+            outside: block,
+            count,
+        },
+    ])
+    .unwrap();
+    let (uid_map, gid_map, setgroups) = maps_written(IdMap::range(uid, count), gids);
     assert_eq!(uid_map, format!("0 {uid} {count}"), "uid_map");
-    assert_eq!(gid_map, format!("0 {gid} {}", count + 1), "gid_map");
+    assert_eq!(
+        gid_map,
+        format!("0 {gid} 1 1 {block} {count}"),
+        "gid_map: every range of the map (IdMap::lines), in one write"
+    );
     assert_eq!(
         setgroups, "allow",
         "root on the host may map groups without denying setgroups: deny it only when \

@@ -9,7 +9,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
-use namespaces::idmap::IdMap;
+use namespaces::idmap::{IdMap, IdRange};
 use namespaces::{Config, Namespaces};
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
@@ -446,23 +446,28 @@ pub fn propagation(option: &str) -> Option<MsFlags> {
     })
 }
 
-fn one_mapping(field: &str, maps: &Option<Vec<LinuxIdMapping>>) -> Result<Option<IdMap>, Error> {
-    match maps.as_deref() {
-        None | Some([]) => Ok(None),
-        Some([m]) => Ok(Some(IdMap {
+/// `linux.uidMappings` or `linux.gidMappings` as lab 02's map: every
+/// range, refused here as the kernel would refuse it (with `EINVAL`, and
+/// no word on which range) when the parent writes the map.
+fn id_map(field: &str, maps: &Option<Vec<LinuxIdMapping>>) -> Result<Option<IdMap>, Error> {
+    let Some(maps) = maps.as_deref().filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    let ranges = maps
+        .iter()
+        .map(|m| IdRange {
             inside: m.container_id(),
             outside: m.host_id(),
             count: m.size(),
-        })),
-        Some(_) => Err(Error::Unsupported {
-            field: if field == "uid" {
-                "linux.uidMappings with several ranges"
-            } else {
-                "linux.gidMappings with several ranges"
-            },
-            why: "lab 02 writes one range per map".into(),
-        }),
-    }
+        })
+        .collect();
+    IdMap::new(ranges).map(Some).map_err(|err| {
+        let path = match err.index() {
+            Some(i) => format!("{field}[{i}]"),
+            None => field.to_string(),
+        };
+        config_error(&path, err.to_string())
+    })
 }
 
 /// New namespaces (clone flags, via lab 02's `Config`) and joined ones.
@@ -530,8 +535,8 @@ fn namespaces_of(
         namespaces: ns,
         hostname,
         init: false,
-        uid_map: one_mapping("uid", linux.uid_mappings())?,
-        gid_map: one_mapping("gid", linux.gid_mappings())?,
+        uid_map: id_map("linux.uidMappings", linux.uid_mappings())?,
+        gid_map: id_map("linux.gidMappings", linux.gid_mappings())?,
         fail_at: None,
     };
     Ok((config, joins, cgroupns))
