@@ -92,20 +92,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 pub fn run_times(root: &Path, runs: usize) -> Result<()> {
     let lab = crate::labs::find(root, "03")?;
     let probe = crate::probe::build(root)?;
-    let status = Command::new(crate::testrun::cargo())
-        .current_dir(root.join("solutions"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            &lab.package,
-            "--bins",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("the reference of lab 03 does not build");
-    }
+    build_release(root, &[&lab.package], "lab 03")?;
     let target = crate::target::dir(root);
     let dockyard = target.join("release/dockyard-03");
     let rootfs = target.join("bench/rootfs");
@@ -159,6 +146,42 @@ pub fn run_times(root: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// Build the reference `packages` in release mode (the benchmarks time
+/// what a user would run, not a debug build); `what` names them in the error.
+pub(crate) fn build_release(root: &Path, packages: &[&str], what: &str) -> Result<()> {
+    let mut cmd = Command::new(crate::testrun::cargo());
+    cmd.current_dir(root.join("solutions"))
+        .args(["build", "--quiet", "--release"]);
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    if !cmd.arg("--bins").status()?.success() {
+        bail!("the reference of {what} does not build");
+    }
+    Ok(())
+}
+
+/// Benchmarks that mount and run containers need root: say how to get it.
+pub(crate) fn require_root(bench: &str, does: &str) -> Result<()> {
+    if !crate::check::is_root() {
+        bail!("bench {bench} {does}: run it as root (sudo -E cargo xtask bench {bench})");
+    }
+    Ok(())
+}
+
+/// Mounts and cgroups come and go while a benchmark runs: hold the checks'
+/// host lock, so no check's leak guard on this host takes them for its own.
+pub(crate) fn host_lock() -> Result<kit::hostlock::HostLock> {
+    let lock = kit::hostlock::path();
+    kit::hostlock::HostLock::acquire(&lock, || {
+        eprintln!(
+            "waiting for the checks running on this host (lock: {})",
+            lock.display()
+        )
+    })
+    .with_context(|| format!("taking {}", lock.display()))
+}
+
 pub(crate) fn time(cmd: &mut Command) -> Result<f64> {
     let start = Instant::now();
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
@@ -182,23 +205,8 @@ type MakeCommand = Box<dyn Fn(usize) -> Command>;
 /// installed) and the `unshare` floor, interleaved; ratios of medians.
 pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
     let probe = crate::probe::build(root)?;
-    let status = Command::new(crate::testrun::cargo())
-        .current_dir(root.join("solutions"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "runtime",
-            "--bins",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("the reference of lab 05 does not build");
-    }
-    if !crate::check::is_root() {
-        bail!("bench runtime runs containers: run it as root (sudo -E cargo xtask bench runtime)");
-    }
+    build_release(root, &["runtime"], "lab 05")?;
+    require_root("runtime", "runs containers")?;
     let target = crate::target::dir(root);
     let ours = target.join("release/dockyard-runtime");
     let dir = target.join("bench/runtime");
@@ -316,20 +324,7 @@ pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
 /// by fd, never through a link) against GNU `tar -x` of the same layer of
 /// 10,000 small files, interleaved; the ratio of the medians.
 pub fn unpack_times(root: &Path, runs: usize) -> Result<()> {
-    let status = Command::new(crate::testrun::cargo())
-        .current_dir(root.join("solutions"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "images",
-            "--bins",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("the reference of lab 08 does not build");
-    }
+    build_release(root, &["images"], "lab 08")?;
     let target = crate::target::dir(root);
     let dockyard = target.join("release/dockyard-08");
     let dir = target.join("bench/unpack");

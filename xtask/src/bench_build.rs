@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::{median, time};
+use crate::bench::{build_release, host_lock, median, require_root, time};
 use crate::interop::docker::{self, Daemon, Tools};
 
 /// The base image, in both stores.
@@ -41,35 +41,9 @@ const FILE: &str = "FROM dockyard-bench:busybox\n\
 /// `bench build [--runs N]`.
 pub fn build_times(root: &Path, runs: usize) -> Result<()> {
     let probe = crate::probe::build(root)?;
-    let status = Command::new(crate::testrun::cargo())
-        .current_dir(root.join("solutions"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "build",
-            "--package",
-            "images",
-            "--bins",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("the references of labs 08 and 09 do not build");
-    }
-    if !crate::check::is_root() {
-        bail!(
-            "bench build mounts overlays and runs containers: run it as root (sudo -E cargo xtask bench build)"
-        );
-    }
-    let lock = kit::hostlock::path();
-    let _host = kit::hostlock::HostLock::acquire(&lock, || {
-        eprintln!(
-            "waiting for the checks running on this host (lock: {})",
-            lock.display()
-        )
-    })
-    .with_context(|| format!("taking {}", lock.display()))?;
+    build_release(root, &["build", "images"], "labs 08 and 09")?;
+    require_root("build", "mounts overlays and runs containers")?;
+    let _host = host_lock()?;
     let before = kit::leaks::Snapshot::take();
     let target = crate::target::dir(root);
     let (build, images) = (

@@ -11,42 +11,14 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::{median, time};
+use crate::bench::{build_release, host_lock, median, require_root, time};
 
 /// `bench layers [--runs N]`.
 pub fn layers_times(root: &Path, runs: usize) -> Result<()> {
     let probe = crate::probe::build(root)?;
-    let status = Command::new(crate::testrun::cargo())
-        .current_dir(root.join("solutions"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "layers",
-            "--package",
-            "runtime",
-            "--bins",
-        ])
-        .status()?;
-    if !status.success() {
-        bail!("the references of labs 05 and 06 do not build");
-    }
-    if !crate::check::is_root() {
-        bail!(
-            "bench layers mounts overlays and runs containers: run it as root (sudo -E cargo xtask bench layers)"
-        );
-    }
-    // Mounts and cgroups come and go: hold the checks' host lock, so no
-    // check's leak guard on this host takes them for its own leaks.
-    let lock = kit::hostlock::path();
-    let _host = kit::hostlock::HostLock::acquire(&lock, || {
-        eprintln!(
-            "waiting for the checks running on this host (lock: {})",
-            lock.display()
-        )
-    })
-    .with_context(|| format!("taking {}", lock.display()))?;
+    build_release(root, &["layers", "runtime"], "labs 05 and 06")?;
+    require_root("layers", "mounts overlays and runs containers")?;
+    let _host = host_lock()?;
     let target = crate::target::dir(root);
     let (ours, runtime) = (
         target.join("release/dockyard-06"),
