@@ -162,8 +162,9 @@ impl Log<'_> {
 }
 
 /// Seconds since 1970 as RFC 3339 in UTC (`2026-11-29T11:27:25Z`), with
-/// the days turned into a civil date (Howard Hinnant's algorithm).
-fn rfc3339(secs: u64) -> String {
+/// the days turned into a civil date (Howard Hinnant's algorithm). Later
+/// labs' timestamps (volumes, images) use it too.
+pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     let z = days + 719_468;
@@ -337,4 +338,16 @@ fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
     let status = status?;
     deleted?;
     Ok(status.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
+    }
 }
