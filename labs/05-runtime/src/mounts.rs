@@ -29,10 +29,13 @@ use crate::plan::{MountPlan, Plan};
 
 const NONE: Option<&str> = None;
 
-/// Create the directories on the way to `mount`'s destination, and the
-/// file a bind of a file needs.
-fn make_target(root: std::os::fd::BorrowedFd, mount: &MountPlan) -> Result<(), Errno> {
-    for (parent, name) in &mount.dirs {
+/// Make each directory `(parent, name)` (parents first, as the plan lists
+/// them), each opened inside the rootfs: one already there is fine.
+pub(crate) fn make_dirs(
+    root: std::os::fd::BorrowedFd,
+    dirs: &[(std::ffi::CString, std::ffi::CString)],
+) -> Result<(), Errno> {
+    for (parent, name) in dirs {
         let dir = target::open_in(root, parent.as_c_str(), OFlag::O_DIRECTORY)?;
         match mkdirat(
             dir.as_fd(),
@@ -43,6 +46,13 @@ fn make_target(root: std::os::fd::BorrowedFd, mount: &MountPlan) -> Result<(), E
             Err(errno) => return Err(errno),
         }
     }
+    Ok(())
+}
+
+/// Create the directories on the way to `mount`'s destination, and the
+/// file a bind of a file needs.
+fn make_target(root: std::os::fd::BorrowedFd, mount: &MountPlan) -> Result<(), Errno> {
+    make_dirs(root, &mount.dirs)?;
     if mount.file {
         match target::open_in(root, mount.destination.as_c_str(), OFlag::O_NOFOLLOW) {
             Ok(_) => {}

@@ -51,7 +51,7 @@ use cgroups::layout::Layout as CgroupLayout;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, openat};
 use nix::mount::MsFlags;
-use nix::sys::stat::{Mode, SFlag, makedev, mkdirat, mknodat, umask};
+use nix::sys::stat::{Mode, SFlag, makedev, mknodat, umask};
 use nix::unistd::{Gid, Uid, fchownat};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, Spec};
 use rootfs::Layout;
@@ -489,17 +489,7 @@ pub fn make_nodes(layout: &Layout, nodes: &[Node], bind: bool) -> Result<(), Err
     let old = umask(Mode::empty());
     let result = (|| {
         for node in nodes {
-            for (parent, name) in &node.dirs {
-                let dir = target::open_in(root.as_fd(), parent.as_c_str(), OFlag::O_DIRECTORY)?;
-                match mkdirat(
-                    dir.as_fd(),
-                    name.as_c_str(),
-                    Mode::from_bits_truncate(0o755),
-                ) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(errno) => return Err(errno),
-                }
-            }
+            crate::mounts::make_dirs(root.as_fd(), &node.dirs)?;
             // O_PATH fds cannot be written through, but *at() calls take them.
             let dir = target::open_in(root.as_fd(), node.parent.as_c_str(), OFlag::O_DIRECTORY)?;
             let _ = nix::unistd::unlinkat(
