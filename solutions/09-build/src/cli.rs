@@ -116,14 +116,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
             context,
         } => {
-            let file = file.unwrap_or_else(|| default_file(&context));
-            let tree = crate::parse(&read(&file)?)?;
-            let options = BuildOptions {
-                build_args: build_args_map(build_args),
-                target,
-            };
-            let planned = plan(&tree, &options)?;
-            let ctx = Context::open(&context, Some(&file))?;
+            let (planned, ctx) = plan_in(file, &context, build_args, target)?;
             let epoch = std::env::var("SOURCE_DATE_EPOCH")
                 .ok()
                 .and_then(|s| s.parse().ok())
@@ -159,14 +152,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             config,
             context,
         } => {
-            let file = file.unwrap_or_else(|| default_file(&context));
-            let tree = crate::parse(&read(&file)?)?;
-            let options = BuildOptions {
-                build_args: build_args_map(build_args),
-                target,
-            };
-            let planned = plan(&tree, &options)?;
-            let ctx = Context::open(&context, Some(&file))?;
+            let (planned, ctx) = plan_in(file, &context, build_args, target)?;
             let keys = keys(&planned, &ctx)?;
             print_plan(&planned, &keys);
             if !planned.unused_args.is_empty() {
@@ -224,6 +210,26 @@ fn stage_configs(plan: &Plan, created: &str) -> StageConfig {
 }
 
 /// CONTEXT/Containerfile, else CONTEXT/Dockerfile.
+/// The Containerfile (`-f`, or the context's), parsed and planned with
+/// the build args and target, and the context it builds from: what `build`
+/// and `plan` both start with.
+fn plan_in(
+    file: Option<PathBuf>,
+    context: &std::path::Path,
+    build_args: Vec<String>,
+    target: Option<String>,
+) -> Result<(crate::plan::Plan, Context), Error> {
+    let file = file.unwrap_or_else(|| default_file(context));
+    let tree = crate::parse(&read(&file)?)?;
+    let options = BuildOptions {
+        build_args: build_args_map(build_args),
+        target,
+    };
+    let planned = plan(&tree, &options)?;
+    let ctx = Context::open(context, Some(&file))?;
+    Ok((planned, ctx))
+}
+
 fn default_file(context: &std::path::Path) -> PathBuf {
     let containerfile = context.join("Containerfile");
     if containerfile.exists() {
