@@ -994,7 +994,14 @@ fn host_disk() -> (u32, u32) {
         let f: Vec<&str> = l.split_whitespace().collect();
         Some((f.first()?.parse().ok()?, f.get(1)?.parse().ok()?))
     });
-    let mut any: Vec<(u32, u32)> = fs::read_dir("/sys/dev/block")
+    partition
+        .or(block_devices().first().copied())
+        .expect("this host has no block device to try the mknod escape with")
+}
+
+/// Every block device of the host (`major:minor` from sysfs), in order.
+fn block_devices() -> Vec<(u32, u32)> {
+    let mut all: Vec<(u32, u32)> = fs::read_dir("/sys/dev/block")
         .into_iter()
         .flatten()
         .flatten()
@@ -1004,10 +1011,8 @@ fn host_disk() -> (u32, u32) {
             Some((major.parse().ok()?, minor.parse().ok()?))
         })
         .collect();
-    any.sort();
-    partition
-        .or(any.first().copied())
-        .expect("this host has no block device to try the mknod escape with")
+    all.sort();
+    all
 }
 
 /// An escape of lab 03, tried as Docker would run the container (must
@@ -1589,18 +1594,7 @@ fn run_lines(config: &Value) -> (Setup, Vec<Value>, Ran) {
 /// without a device cgroup, so it must open.
 fn openable_block_device() -> (u32, u32) {
     let mut candidates = vec![host_disk()];
-    let mut others: Vec<(u32, u32)> = fs::read_dir("/sys/dev/block")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let (major, minor) = name.split_once(':')?;
-            Some((major.parse().ok()?, minor.parse().ok()?))
-        })
-        .collect();
-    others.sort();
-    candidates.extend(others);
+    candidates.extend(block_devices());
     // Its node in the host's /dev, named by the kernel in sysfs.
     let node_of = |(major, minor): (u32, u32)| {
         let uevent = fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent")).ok()?;
