@@ -203,7 +203,14 @@ type MakeCommand = Box<dyn Fn(usize) -> Command>;
 /// `bench runtime`: lab 05's `dockyard-runtime run` of `/probe true` on one
 /// bundle, beside `runc run` and `crun run` on the same bundle (those
 /// installed) and the `unshare` floor, interleaved; ratios of medians.
-pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
+///
+/// Each start comes after `gap_ms` of quiet, as a single `docker run` on a
+/// quiet host does: a write to `cgroup.procs` takes the kernel's
+/// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
+/// period — unless another writer was there a moment before (the lock
+/// stays in its writers' mode for a grace period after one). Back-to-back
+/// starts (`--gap-ms 0`) share that cost and hide it.
+pub fn runtime_times(root: &Path, runs: usize, gap_ms: u64) -> Result<()> {
     let probe = crate::probe::build(root)?;
     build_release(root, &["runtime"], "lab 05")?;
     require_root("runtime", "runs containers")?;
@@ -230,7 +237,16 @@ pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
     };
     let mut contenders: Vec<(String, MakeCommand)> = Vec::new();
     let b = bundle.clone();
-    let state = dir.join("state");
+    // Every runtime keeps its state on a tmpfs, as under /run on most hosts
+    // (runc's and our default root): a state file renamed over another on
+    // ext4 is flushed to disk first (auto_da_alloc), which measures the
+    // disk, not the runtime.
+    let shm = Path::new("/dev/shm");
+    let state = if shm.is_dir() {
+        shm.join(format!("dockyard-bench-{}", std::process::id()))
+    } else {
+        dir.join("state")
+    };
     let st = state.clone();
     contenders.push((
         "dockyard-runtime run".into(),
@@ -282,21 +298,31 @@ pub fn runtime_times(root: &Path, runs: usize) -> Result<()> {
         }),
     ));
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for i in 0..=runs {
-        for (k, (_, make)) in contenders.iter().enumerate() {
-            let mut cmd = make(i);
-            cmd.stdout(Stdio::null());
-            let t = time(&mut cmd)?;
-            if i > 0 {
-                times[k].push(t);
+    let timed = (|| -> Result<()> {
+        for i in 0..=runs {
+            for (k, (_, make)) in contenders.iter().enumerate() {
+                let mut cmd = make(i);
+                cmd.stdout(Stdio::null());
+                std::thread::sleep(std::time::Duration::from_millis(gap_ms));
+                let t = time(&mut cmd)?;
+                if i > 0 {
+                    times[k].push(t);
+                }
             }
         }
+        Ok(())
+    })();
+    if timed.is_err() {
+        // A failed run may leave containers: the state goes, not the error.
+        let _ = std::fs::remove_dir_all(&state);
     }
+    timed?;
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
     let floor = *medians.last().expect("the floor is always there");
     println!(
-        "runs: {runs} each, interleaved; one bundle ({})",
-        bundle.display()
+        "runs: {runs} each, interleaved, {gap_ms} ms apart; one bundle ({}); state (--root) under {}",
+        bundle.display(),
+        state.display()
     );
     for ((name, _), m) in contenders.iter().zip(&medians) {
         println!(

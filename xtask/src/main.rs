@@ -200,6 +200,10 @@ enum BenchWhat {
     Runtime {
         #[arg(long, default_value_t = 30)]
         runs: usize,
+        /// Milliseconds of quiet before each start (0: back to back; see
+        /// `bench.rs` on why back-to-back starts hide a cgroup cost).
+        #[arg(long, default_value_t = 100)]
+        gap_ms: u64,
     },
     /// Time lab 06: a 5- and a 100-layer overlay start vs a plain dir, and its diff vs `tar -c`.
     Layers {
@@ -297,9 +301,9 @@ fn main() -> ExitCode {
         } => export::require_reference(&root, "bench")
             .and_then(|()| bench::check_times(&root, &lab).map(|()| true)),
         Commands::Bench {
-            what: BenchWhat::Runtime { runs },
+            what: BenchWhat::Runtime { runs, gap_ms },
         } => export::require_reference(&root, "bench")
-            .and_then(|()| bench::runtime_times(&root, runs.max(1)).map(|()| true)),
+            .and_then(|()| bench::runtime_times(&root, runs.max(1), gap_ms).map(|()| true)),
         Commands::Bench {
             what: BenchWhat::Layers { runs },
         } => export::require_reference(&root, "bench")

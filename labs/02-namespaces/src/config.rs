@@ -1,6 +1,8 @@
 //! What the container gets: which namespaces, its hostname, its user
 //! mapping, and whether a minimal init runs as its PID 1.
 
+use std::os::fd::RawFd;
+
 use nix::sched::CloneFlags;
 
 use nix::unistd::{getegid, geteuid};
@@ -64,6 +66,10 @@ pub struct Config {
     /// For the checks: make the setup step of this name fail with
     /// ECANCELED, to prove that a failure at any step leaves nothing behind.
     pub fail_at: Option<String>,
+    /// Lab 05: an open cgroup v2 directory to create the child *in*, with
+    /// `clone3(CLONE_INTO_CGROUP)` (see [`crate::clone3`]), rather than
+    /// moving it there after `clone`. `None` here and in every lab before.
+    pub clone_into_cgroup: Option<RawFd>,
 }
 
 impl Config {

@@ -24,7 +24,7 @@ use process::{Command, Lifetime, SpawnError, Startup, Steps};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::{child, idmap};
+use crate::{child, clone3, idmap};
 
 /// The child's stack. Mapped lazily: only the pages it touches cost memory.
 const STACK_SIZE: usize = 8 << 20;

@@ -32,6 +32,7 @@ use process::gate::{self, Gate};
 use process::{Lifetime, Startup, Steps};
 use rootfs::Layout;
 
+use crate::birth::Birth;
 use crate::bundle::Bundle;
 use crate::console::{self, ConsoleSocket};
 use crate::error::Error;

@@ -17,11 +17,13 @@
 //! | [`hooks`]      | config.json's hooks, at the points the spec names          | 05.5 |
 //! | [`console`]    | process.terminal: a pty, its master sent to --console-socket | 05.6 |
 //! | [`devices`]    | linux.devices, and the device cgroup (v1 files, v2 [`devfilter`]) |      |
+//! | [`birth`]      | born in its cgroups: clone3 into v2, a thread's round trip on v1 |      |
 //! | [`exe`]        | CVE-2019-5736: re-exec from a read-only overlay (or sealed memfd) |      |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
 //! | [`cli`]        | the command line real callers use                            |      |
 
+pub mod birth;
 pub mod bundle;
 pub mod cli;
 pub mod console;

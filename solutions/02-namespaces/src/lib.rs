@@ -16,10 +16,12 @@
 //! | [`spawn`]    | `clone` into all of them at once                     | 02.5 |
 //! | [`init`]     | PID: a minimal init that reaps zombies, forwards signals | 02.6, 02.7 |
 //! | [`child`]    | the child's steps between clone and exec             |      |
+//! | [`clone3`]   | lab 05's: a child born in its cgroup v2              |      |
 //! | [`cli`]      | `dockyard run --hostname NAME [--userns] [--init]`   |      |
 
 pub mod child;
 pub mod cli;
+pub mod clone3;
 pub mod config;
 pub mod error;
 pub mod hostname;

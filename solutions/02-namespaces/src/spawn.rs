@@ -24,7 +24,7 @@ use process::{Command, Lifetime, SpawnError, Startup, Steps};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::{child, idmap};
+use crate::{child, clone3, idmap};
 
 /// The child's stack. Mapped lazily: only the pages it touches cost memory.
 const STACK_SIZE: usize = 8 << 20;
@@ -77,15 +77,18 @@ pub fn spawn_with<'a>(
         startup.run_child(&prepared, &mut steps, &mut process::child::exec_program)
     });
     let flags = config.namespaces.clone_flags();
-    // SAFETY: the child runs only `run_child`, which never returns and makes
-    // only async-signal-safe calls; SIGCHLD makes it an ordinary child that
-    // waitpid sees.
-    let pid = unsafe { clone(callback, &mut stack, flags, Some(Signal::SIGCHLD as i32)) }.map_err(
-        |errno| Error::Clone {
-            errno,
-            userns: config.namespaces.user,
-        },
-    )?;
+    let pid = match config.clone_into_cgroup {
+        // Lab 05's: born in its cgroup, nothing to migrate (see `clone3`).
+        Some(cgroup) => clone3::clone_into_cgroup(callback, &mut stack, flags, cgroup),
+        // SAFETY: the child runs only `run_child`, which never returns and
+        // makes only async-signal-safe calls; SIGCHLD makes it an ordinary
+        // child that waitpid sees.
+        None => unsafe { clone(callback, &mut stack, flags, Some(Signal::SIGCHLD as i32)) },
+    };
+    let pid = pid.map_err(|errno| Error::Clone {
+        errno,
+        userns: config.namespaces.user,
+    })?;
     startup.parent(pid, cmd, &steps, |pid| {
         if config.namespaces.user {
             idmap::write_maps(pid, uid_map, gid_map)?;

@@ -32,6 +32,7 @@ use process::gate::{self, Gate};
 use process::{Lifetime, Startup, Steps};
 use rootfs::Layout;
 
+use crate::birth::Birth;
 use crate::bundle::Bundle;
 use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
@@ -261,15 +262,18 @@ fn create_in(
             .map_err(Error::sys("hand the FIFO over"))?;
     }
     let startup = Startup::new(gate, Lifetime::Detached)?;
-    let cgroup_plan = {
-        let detected = cgroups::layout::detect().map_err(cgroups::Error::from)?;
-        cgroups::namespace::Plan::new(&detected, plan.cgroup_mount, plan.cgroupns)
-    };
+    let detected = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+    let cgroup_plan = cgroups::namespace::Plan::new(&detected, plan.cgroup_mount, plan.cgroupns);
     let console_fd = console.as_ref().map(ConsoleSocket::raw);
     let steps = steps(&layout, plan, &joins, &cgroup_plan, console_fd);
+    // Born in its cgroups, not moved there (birth.rs): clone3 into the v2
+    // directory, and this thread round-trips through the v1 ones.
+    let mut birth = Birth::prepare(cgroup.as_ref(), &detected, plan.limits.pids);
+    config.clone_into_cgroup = birth.clone_into();
+    birth.enter();
     let mut parent_part = |pid: Pid| -> Result<(), namespaces::Error> {
-        cgroup
-            .add(pid)
+        birth
+            .complete(cgroup.as_ref(), pid)
             .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
         if let Some(score) = plan.oom_score_adj {
             let path = format!("/proc/{pid}/oom_score_adj");
@@ -280,8 +284,11 @@ fn create_in(
         hooks::on_create(plan.hooks.as_ref(), state, pid)
             .map_err(|err| namespaces::Error::Parent(Box::new(err)))
     };
-    let child =
-        namespaces::spawn::spawn_with(&plan.command, &config, steps, &mut parent_part, startup)?;
+    let spawned =
+        namespaces::spawn::spawn_with(&plan.command, &config, steps, &mut parent_part, startup);
+    // Back already if the parent's part ran; if spawn failed before it, now.
+    birth.leave()?;
+    let child = spawned?;
     let pid = child.pid();
     state.pid = Some(pid.as_raw());
     state.start_time = state::process_start_time(pid.as_raw());

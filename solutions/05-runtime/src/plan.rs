@@ -538,6 +538,7 @@ fn namespaces_of(
         uid_map: id_map("linux.uidMappings", linux.uid_mappings())?,
         gid_map: id_map("linux.gidMappings", linux.gid_mappings())?,
         fail_at: None,
+        clone_into_cgroup: None,
     };
     Ok((config, joins, cgroupns))
 }

@@ -351,6 +351,80 @@ fn t05_2_create_start_kill_delete_is_the_lifecycle() {
     );
 }
 
+/// The container is in every one of its cgroups when create returns, alone
+/// there, and the thread that created it is back in its own cgroups: the
+/// runtime is born into its cgroups (clone3 into v2, the creating thread's
+/// round trip through v1; see birth.rs) instead of moving the child, and a
+/// round trip that forgets to come back, or comes back elsewhere, leaves
+/// the caller's thread in the container's cgroups — under its limits,
+/// killed with it. Called in-process, from this thread, as labs 07–09 do.
+/// With `pids.limit` 1 the round trip has no room (the thread counts):
+/// create must still work.
+#[test]
+fn t05_2_the_container_is_alone_in_its_cgroups_and_create_comes_back() {
+    require_root(LAB);
+    const OWN: &str = "/proc/thread-self/cgroup";
+    for limit in [random::int(2..=64), 1] {
+        let mut config = minimal_config(&["/probe", "true"]);
+        config["linux"]["resources"] = json!({ "pids": { "limit": limit } });
+        let setup = Setup::new(&config);
+        let id = random_id();
+        let bundle = runtime::bundle::Bundle::load(&setup.bundle).expect("load the bundle");
+        // All on one thread: the one that calls create (`within` runs the
+        // closure on a thread of its own).
+        let observed = setup
+            .check
+            .within(DEADLINE, "create (in-process) did not return", || {
+                let before = fs::read_to_string(OWN).expect("read this thread's cgroups");
+                let created =
+                    runtime::container::create(&setup.root, &id, &bundle, &Default::default());
+                let after = fs::read_to_string(OWN).expect("read this thread's cgroups");
+                let dirs = cgroup_dirs_of(&setup.root, &id);
+                let listed: Vec<(PathBuf, String)> = dirs
+                    .iter()
+                    .map(|dir| {
+                        let procs =
+                            fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                        (dir.clone(), procs.trim().to_owned())
+                    })
+                    .collect();
+                let current = dirs
+                    .iter()
+                    .find_map(|dir| fs::read_to_string(dir.join("pids.current")).ok());
+                (before, created, after, listed, current)
+            });
+        let (before, created, after, listed, current) = observed;
+        let pid = match created {
+            Ok(pid) => pid.as_raw(),
+            Err(err) => panic!("create with pids.limit {limit} failed: {err}"),
+        };
+        setup.rt(&["delete", "--force", &id]).ok("delete --force");
+        setup.reap(pid);
+        assert_eq!(
+            after, before,
+            "with pids.limit {limit}: the thread that called create is not back in \
+             its own cgroups (a v1 round trip must write 0 to its own `tasks` again)"
+        );
+        assert!(!listed.is_empty(), "the state names no cgroup directory");
+        for (dir, procs) in listed {
+            assert_eq!(
+                procs,
+                pid.to_string(),
+                "with pids.limit {limit}: {}/cgroup.procs should list the container's \
+                 process, alone",
+                dir.display()
+            );
+        }
+        if let Some(current) = current {
+            assert_eq!(
+                current.trim(),
+                "1",
+                "with pids.limit {limit}: pids.current counts a task besides the container's"
+            );
+        }
+    }
+}
+
 #[test]
 fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
     require_root(LAB);
