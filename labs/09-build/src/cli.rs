@@ -117,10 +117,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             context,
         } => {
             let (planned, ctx) = plan_in(file, &context, build_args, target)?;
-            let epoch = std::env::var("SOURCE_DATE_EPOCH")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
+            let epoch = source_date_epoch(std::env::var_os("SOURCE_DATE_EPOCH"))?;
             let request = crate::builder::Request {
                 plan: &planned,
                 context: &ctx,
@@ -128,11 +125,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 no_cache,
                 epoch,
             };
-            let store = images::Store::open(&state_dir).map_err(|e| {
-                Error::Build(crate::builder::BuildError::Plan(format!(
-                    "the image store in {}: {e}",
-                    state_dir.display()
-                )))
+            let store = images::Store::open(&state_dir).map_err(|source| Error::Store {
+                dir: state_dir.clone(),
+                source,
             })?;
             let built = crate::builder::build_with(&request, Some(&store), &mut std::io::stderr())
                 .map_err(Error::Build)?;
@@ -162,10 +157,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 );
             }
             if config {
-                let epoch = std::env::var("SOURCE_DATE_EPOCH")
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let epoch = source_date_epoch(std::env::var_os("SOURCE_DATE_EPOCH"))?;
                 let created = rfc3339(epoch);
                 let stage_config = stage_configs(&planned, &created);
                 let json = serde_json::json!({
@@ -213,6 +205,22 @@ fn stage_configs(plan: &Plan, created: &str) -> StageConfig {
 /// The Containerfile (`-f`, or the context's), parsed and planned with
 /// the build args and target, and the context it builds from: what `build`
 /// and `plan` both start with.
+/// The build's time: `SOURCE_DATE_EPOCH` (the reproducible-builds
+/// convention: seconds since 1970 UTC, digits only), 0 when unset. Anything
+/// else is an error: a typo must not quietly make every date 1970.
+fn source_date_epoch(value: Option<std::ffi::OsString>) -> Result<u64, Error> {
+    let Some(value) = value else {
+        return Ok(0);
+    };
+    let text = value.to_string_lossy();
+    match text.parse::<u64>() {
+        Ok(seconds) if !text.starts_with('+') => Ok(seconds),
+        _ => Err(Error::Epoch {
+            value: text.into_owned(),
+        }),
+    }
+}
+
 fn plan_in(
     file: Option<PathBuf>,
     context: &std::path::Path,
@@ -263,6 +271,27 @@ fn print_plan(plan: &Plan, keys: &[Vec<crate::cache::Digest>]) {
             let label = output::label(stage.name.as_deref(), index, plan.stages.len(), k + 1, m);
             println!("{}", output::step(n, &label, text));
             println!("#{n} key {key}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_date_epoch_is_digits_or_unset() {
+        assert_eq!(source_date_epoch(None).unwrap(), 0);
+        assert_eq!(
+            source_date_epoch(Some("1700000000".into())).unwrap(),
+            1_700_000_000
+        );
+        for bad in ["", "yesterday", "-1", "+5", "1.5", "17e8", " 1"] {
+            let err = source_date_epoch(Some(bad.into())).unwrap_err().to_string();
+            assert!(
+                err.contains("SOURCE_DATE_EPOCH") && err.contains(&format!("{bad:?}")),
+                "{bad:?}: {err}"
+            );
         }
     }
 }

@@ -188,4 +188,16 @@ pub enum Error {
     Build(crate::builder::BuildError),
     #[error("no command specified: the image has neither ENTRYPOINT nor CMD")]
     NoCommand,
+    /// `SOURCE_DATE_EPOCH` is set to something that is not a time.
+    #[error(
+        "SOURCE_DATE_EPOCH={value:?} is not a number of seconds since 1970-01-01 UTC \
+         (unset it for 0, or set it to e.g. `$(git log -1 --format=%ct)`)"
+    )]
+    Epoch { value: String },
+    /// The image store of `--state-dir` cannot be opened.
+    #[error("cannot open the image store in {}: {source}", dir.display())]
+    Store {
+        dir: std::path::PathBuf,
+        source: images::Error,
+    },
 }
