@@ -49,6 +49,20 @@ struct Ran {
 }
 
 impl Ran {
+    /// The command failed — `what` is what should not have worked — and
+    /// its error says each of `needles` (the field, the step, the id…).
+    fn refused(&self, what: &str, needles: &[&str]) -> &Ran {
+        assert_ne!(self.code, Some(0), "{what} succeeded");
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{what}: the error should say {needle:?}: {:?}",
+                self.stderr
+            );
+        }
+        self
+    }
+
     fn ok(&self, what: &str) -> &Ran {
         assert_eq!(
             self.code,
@@ -73,6 +87,14 @@ impl Setup {
             bundle,
             runs: std::cell::Cell::new(0),
         }
+    }
+
+    /// No directory of `id` is left under the root `after` a refused
+    /// create (the leak guard, when the setup drops, looks for processes,
+    /// cgroups and mounts).
+    fn left_nothing(&self, id: &str, after: &str) {
+        let dir = self.root.join(id);
+        assert!(!dir.exists(), "{after} leaves {}", dir.display());
     }
 
     /// `dockyard-runtime --root R ARGS…`, its output to files (a
@@ -438,27 +460,12 @@ fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
         vec!["delete", unknown.as_str()],
     ] {
         let ran = setup.rt(&args);
-        assert_ne!(
-            ran.code,
-            Some(0),
-            "`{}` of an unknown id succeeded",
-            args[0]
-        );
-        assert!(
-            ran.stderr.contains(&unknown),
-            "`{}` of an unknown id: the error should name it: {:?}",
-            args[0],
-            ran.stderr
-        );
+        ran.refused(&format!("`{}` of an unknown id", args[0]), &[&unknown]);
     }
     setup.create(&id).ok("create");
     let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
     let again = setup.create(&id);
-    assert_ne!(
-        again.code,
-        Some(0),
-        "a second create with the same id succeeded"
-    );
+    again.refused("a second create with the same id", &[]);
     let state = setup.state(&id);
     assert_eq!(
         (state["status"].as_str(), state["pid"].as_i64()),
@@ -467,17 +474,9 @@ fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
     );
     setup.rt(&["start", &id]).ok("start");
     let twice = setup.rt(&["start", &id]);
-    assert_ne!(
-        twice.code,
-        Some(0),
-        "start of a running container succeeded"
-    );
+    twice.refused("start of a running container", &[]);
     let deleted = setup.rt(&["delete", &id]);
-    assert_ne!(
-        deleted.code,
-        Some(0),
-        "delete of a running container without --force succeeded"
-    );
+    deleted.refused("delete of a running container without --force", &[]);
     assert_eq!(
         setup.state(&id)["status"],
         "running",
@@ -497,12 +496,7 @@ fn t05_2_a_refused_config_names_the_json_path_and_leaves_nothing() {
     let setup = Setup::new(&config);
     let id = random_id();
     let ran = setup.create(&id);
-    assert_ne!(ran.code, Some(0), "a uid of {uid:?} was accepted");
-    assert!(
-        ran.stderr.contains("process.user.uid"),
-        "the error should name the JSON path process.user.uid: {:?}",
-        ran.stderr
-    );
+    ran.refused(&format!("a uid of {uid:?}"), &["process.user.uid"]);
     for (path, value, what) in [
         ("/ociVersion", json!("2.0.0"), "ociVersion"),
         ("/root/path", json!("no-such-rootfs"), "rootfs"),
@@ -511,12 +505,7 @@ fn t05_2_a_refused_config_names_the_json_path_and_leaves_nothing() {
         *bad.pointer_mut(path).unwrap() = value;
         fs::write(setup.bundle.join("config.json"), bad.to_string()).unwrap();
         let ran = setup.create(&id);
-        assert_ne!(ran.code, Some(0), "a bad {what} was accepted");
-        assert!(
-            ran.stderr.contains(what),
-            "the error should say {what}: {:?}",
-            ran.stderr
-        );
+        ran.refused(&format!("a bad {what}"), &[what]);
     }
     // Nothing of the refused creates is left: the same id works now.
     let good = minimal_config(&["/probe", "exit", "7"]);
@@ -543,21 +532,8 @@ fn t05_2_a_failure_at_every_setup_step_leaves_nothing_behind() {
     for step in runtime::container::step_names() {
         let id = random_id();
         let ran = setup.rt(&["create", "--fail-at", step, "--bundle", &bundle, &id]);
-        assert_ne!(
-            ran.code,
-            Some(0),
-            "create with step {step:?} failing succeeded"
-        );
-        assert!(
-            ran.stderr.contains(step),
-            "the error should name the step {step:?}: {:?}",
-            ran.stderr
-        );
-        assert!(
-            !setup.root.join(&id).exists(),
-            "a failure at {step:?} leaves {}",
-            setup.root.join(&id).display()
-        );
+        ran.refused(&format!("create with step {step:?} failing"), &[step]);
+        setup.left_nothing(&id, &format!("a failure at {step:?}"));
     }
     // The leak guard (on drop) proves no cgroup, mount or process is left.
 }
@@ -897,15 +873,8 @@ fn t05_3_a_failure_at_every_setup_step_of_a_full_config_leaves_nothing() {
     for step in runtime::container::step_names() {
         let id = random_id();
         let ran = setup.rt(&["create", "--fail-at", step, "--bundle", &bundle, &id]);
-        assert_ne!(
-            ran.code,
-            Some(0),
-            "create with step {step:?} failing succeeded"
-        );
-        assert!(
-            !setup.root.join(&id).exists(),
-            "a failure at {step:?} leaves state"
-        );
+        ran.refused(&format!("create with step {step:?} failing"), &[]);
+        setup.left_nothing(&id, &format!("a failure at {step:?}"));
     }
     // Then the real thing works, and kill --all + delete --force clean up.
     let id = random_id();
@@ -1377,23 +1346,10 @@ fn t05_5_a_failing_create_hook_stops_create_and_leaves_nothing() {
     let setup = Setup::new(&config);
     let id = random_id();
     let ran = setup.create(&id);
-    assert_ne!(
-        ran.code,
-        Some(0),
-        "create succeeded although its {point} hook exited {code}"
-    );
-    for needle in [point, &word, &code.to_string()] {
-        assert!(
-            ran.stderr.contains(needle),
-            "the error should name the hook's point, what it said and its exit code ({needle}): {:?}",
-            ran.stderr
-        );
-    }
-    assert!(
-        !setup.root.join(&id).exists(),
-        "a failed create leaves {}",
-        setup.root.join(&id).display()
-    );
+    // The error names the hook's point, what it said and its exit code.
+    let what = format!("create with a {point} hook that exits {code}");
+    ran.refused(&what, &[point, &word, &code.to_string()]);
+    setup.left_nothing(&id, "a failed create");
     // The leak guard (when `setup` drops) proves no process, cgroup or mount is left.
 }
 
@@ -1415,25 +1371,13 @@ fn t05_5_a_hook_past_its_timeout_is_killed_with_a_clear_error() {
     let id = random_id();
     let started = Instant::now();
     let ran = setup.create(&id);
-    assert_ne!(
-        ran.code,
-        Some(0),
-        "create succeeded although its hook ran past its timeout"
-    );
+    ran.refused("create with a hook past its timeout", &["timeout"]);
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "create took {:?}: a hook's timeout of 1s was not enforced",
         started.elapsed()
     );
-    assert!(
-        ran.stderr.contains("timeout"),
-        "the error should say the hook ran past its timeout: {:?}",
-        ran.stderr
-    );
-    assert!(
-        !setup.root.join(&id).exists(),
-        "a failed create leaves its directory"
-    );
+    setup.left_nothing(&id, "a failed create");
 }
 
 #[test]
@@ -1604,20 +1548,11 @@ fn t05_6_a_terminal_without_a_console_socket_is_a_clear_error() {
     let setup = Setup::new(&terminal_config(&["/probe", "true"]));
     let id = random_id();
     let ran = setup.create(&id);
-    assert_ne!(
-        ran.code,
-        Some(0),
-        "process.terminal without --console-socket was accepted"
+    ran.refused(
+        "process.terminal without --console-socket",
+        &["--console-socket"],
     );
-    assert!(
-        ran.stderr.contains("--console-socket"),
-        "the error should say that --console-socket is needed: {:?}",
-        ran.stderr
-    );
-    assert!(
-        !setup.root.join(&id).exists(),
-        "a refused create leaves its directory"
-    );
+    setup.left_nothing(&id, "a refused create");
 }
 
 // ------------------------------------------- devices, CVE-2019-5736, joins
@@ -1947,18 +1882,9 @@ fn t05_2_a_corrupt_state_file_is_named_and_delete_force_removes_it() {
     )
     .unwrap();
     let ran = setup.rt(&["state", &id]);
-    assert_ne!(ran.code, Some(0), "state of a corrupt state file succeeded");
-    assert!(
-        ran.stderr.contains("state.json") && ran.stderr.contains("corrupt"),
-        "the error should name the state file and say it is corrupt: {:?}",
-        ran.stderr
-    );
+    ran.refused("state of a corrupt state file", &["state.json", "corrupt"]);
     let ran = setup.rt(&["delete", &id]);
-    assert_ne!(
-        ran.code,
-        Some(0),
-        "delete without --force removed a corrupt state"
-    );
+    ran.refused("delete without --force of a corrupt state", &[]);
     setup.rt(&["delete", "--force", &id]).ok("delete --force");
     assert!(!dir.exists(), "delete --force left {}", dir.display());
     // The id is free again: a container of that name runs.
@@ -2173,12 +2099,7 @@ fn t05_2_a_bad_id_map_is_refused_naming_its_json_path() {
         let config = userns_config(&["/probe", "true"], [&uids, &gids]);
         fs::write(setup.bundle.join("config.json"), config.to_string()).unwrap();
         let ran = setup.create(&id);
-        assert_ne!(ran.code, Some(0), "a bad {path} ({word}) was accepted");
-        assert!(
-            ran.stderr.contains(path) && ran.stderr.contains(word),
-            "the error should name {path} and say {word:?}: {:?}",
-            ran.stderr
-        );
+        ran.refused(&format!("a bad {path} ({word})"), &[path, word]);
     }
     // Nothing of the refused creates is left: the same id runs now.
     let good = minimal_config(&["/probe", "exit", "3"]);
