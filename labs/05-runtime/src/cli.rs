@@ -75,6 +75,10 @@ pub enum Commands {
     Start { id: String },
     /// Print a container's state (JSON).
     State { id: String },
+    /// Freeze every process of a running container (`docker pause`).
+    Pause { id: String },
+    /// Thaw a paused container (`docker unpause`).
+    Resume { id: String },
     /// Send a signal (default SIGTERM) to a container.
     Kill {
         /// Every process of the container, not only its first.
@@ -233,6 +237,8 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             container::create(root, &args.id, &bundle, &opts)?;
         }
         Commands::Start { id } => start(root, id, log)?,
+        Commands::Pause { id } => container::pause(root, id)?,
+        Commands::Resume { id } => container::resume(root, id)?,
         Commands::State { id } => {
             let (state, status) = container::load(root, id)?;
             let text = serde_json::to_string_pretty(&state.public(status)).expect("json");

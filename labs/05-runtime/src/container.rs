@@ -99,8 +99,81 @@ pub fn load(root: &Path, id: &str) -> Result<(State, Status), Error> {
         });
     }
     let state = State::load(&dir)?;
-    let status = state.current_status(&fifo_of(&dir));
+    let status = match state.current_status(&fifo_of(&dir)) {
+        Status::Running if frozen(&state) => Status::Paused,
+        status => status,
+    };
     Ok((state, status))
+}
+
+/// The cgroup directory that freezes the container: v1's `freezer`
+/// hierarchy where the host has one (lab 04's v1 driver freezes there),
+/// else its v2 directory.
+fn freezer_of(state: &State) -> Option<(&Path, bool)> {
+    let dirs = &state.cgroup_dirs;
+    let v1 = dirs.iter().find(|d| d.join("freezer.state").exists());
+    let v2 = || dirs.iter().find(|d| d.join("cgroup.freeze").exists());
+    match v1 {
+        Some(dir) => Some((dir.as_path(), true)),
+        None => v2().map(|dir| (dir.as_path(), false)),
+    }
+}
+
+/// Whether the container's cgroup is frozen (or freezing).
+fn frozen(state: &State) -> bool {
+    match freezer_of(state) {
+        Some((dir, true)) => {
+            fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+        }
+        Some((dir, false)) => {
+            fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+        }
+        None => false,
+    }
+}
+
+/// Freeze or thaw the container's cgroup, and wait until the kernel is done.
+fn set_frozen(id: &str, state: &State, frozen: bool) -> Result<(), Error> {
+    let Some((dir, v1)) = freezer_of(state) else {
+        return Err(Error::Unsupported {
+            field: "pause",
+            why: format!("container {id:?} has no cgroup with a freezer"),
+        });
+    };
+    let done = if v1 {
+        cgroups::v1::freeze_v1(dir, frozen)
+    } else {
+        cgroups::v2::freeze(dir, frozen)
+    };
+    Ok(done?)
+}
+
+/// `pause ID`: freeze every process of a running container (its cgroup's
+/// freezer: they stop where they are, and cannot be woken by a signal —
+/// not even SIGKILL on cgroup v1 — until `resume`).
+pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
+    let (state, status) = load(root, id)?;
+    if status != Status::Running {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status,
+            reason: "only a running container can be paused",
+        });
+    }
+    set_frozen(id, &state, true)
+}
+
+/// `resume ID`: thaw a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<(), Error> {
+    let (state, status) = load(root, id)?;
+    if status != Status::Paused {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status,
+            reason: "only a paused container can be resumed",
+        });
+    }
+    set_frozen(id, &state, false)
 }
 
 /// Options of `create`.
@@ -341,16 +414,26 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     // END TASK 05.2
 }
 
-/// `kill ID SIGNAL`: created or running only.
+/// `kill ID SIGNAL`: created, running or paused only. A paused container
+/// gets its signals when it is resumed — except SIGKILL, after which it is
+/// thawed so that it dies (a frozen v1 task cannot).
 pub fn kill_container(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Error> {
     let (state, status) = load(root, id)?;
-    if !matches!(status, Status::Created | Status::Running) {
+    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::WrongState {
             id: id.to_string(),
             status,
-            reason: "only a created or running container can be signalled",
+            reason: "only a created, running or paused container can be signalled",
         });
     }
+    let sent = signal_container(&state, signal, all);
+    if status == Status::Paused && signal == Signal::SIGKILL {
+        set_frozen(id, &state, false)?;
+    }
+    sent
+}
+
+fn signal_container(state: &State, signal: Signal, all: bool) -> Result<(), Error> {
     let pid = Pid::from_raw(state.pid.expect("a created container has a pid"));
     if all {
         // Every process of the cgroup (exec'd helpers, children).
@@ -388,6 +471,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         }
         if let Some(pid) = state.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            if status == Status::Paused {
+                // Frozen tasks die only once thawed (v1).
+                let _ = set_frozen(id, &state, false);
+            }
             wait_gone(&state);
         }
     }

@@ -45,6 +45,10 @@ pub enum Status {
     Created,
     /// Its program runs (`start` opened the FIFO).
     Running,
+    /// Running, but its processes are frozen (`pause`, runc's word and
+    /// Docker's; not one of the spec's four). Derived by `container::load`
+    /// from the cgroup's freezer, never by `current_status`.
+    Paused,
     /// Its process has exited.
     Stopped,
 }
@@ -55,6 +59,7 @@ impl fmt::Display for Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         };
         f.write_str(word)
@@ -151,7 +156,8 @@ impl State {
             "annotations": self.annotations,
         });
         // The spec: pid is required while created or running.
-        if let (Some(pid), Status::Created | Status::Running) = (self.pid, status) {
+        if let (Some(pid), Status::Created | Status::Running | Status::Paused) = (self.pid, status)
+        {
             value["pid"] = pid.into();
         }
         value

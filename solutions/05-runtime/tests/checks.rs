@@ -447,6 +447,88 @@ fn t05_2_the_container_is_alone_in_its_cgroups_and_create_comes_back() {
     }
 }
 
+/// CPU time the process `pid` has used, in clock ticks (utime + stime).
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's name in parentheses, fields 3…: utime is 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |k: usize| {
+        fields
+            .get(k)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// Thaws the cgroups it holds when dropped (also when a check panics).
+struct Thaw(Vec<PathBuf>);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = fs::write(dir.join("freezer.state"), "THAWED");
+            let _ = fs::write(dir.join("cgroup.freeze"), "0");
+        }
+    }
+}
+
+/// `pause` freezes the container (`docker pause`): a process spinning on
+/// the CPU makes no progress while paused, and does again after `resume`;
+/// state says "paused"; pausing a created container, resuming a running
+/// one and deleting a paused one without --force are refused; SIGKILL
+/// kills a paused container (on cgroup v1 a frozen task dies only once
+/// thawed: `kill` must thaw it).
+#[test]
+fn t05_2_pause_freezes_and_resume_thaws() {
+    require_root(LAB);
+    let setup = Setup::new(&minimal_config(&["/probe", "spin", "60"]));
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    // Whatever fails below, nothing stays frozen: a frozen process
+    // cannot be killed, and would outlive the check.
+    let _thaw = Thaw(cgroup_dirs_of(&setup.root, &id));
+    setup
+        .rt(&["pause", &id])
+        .refused("pause of a created container", &["created"]);
+    setup.rt(&["start", &id]).ok("start");
+    setup
+        .rt(&["resume", &id])
+        .refused("resume of a running container", &["running"]);
+    let progress = |what: &str| {
+        let before = cpu_ticks(pid);
+        std::thread::sleep(Duration::from_millis(400));
+        let used = cpu_ticks(pid).saturating_sub(before);
+        eprintln!("{what}: {used} ticks in 400 ms");
+        used
+    };
+    assert!(
+        progress("running") > 5,
+        "the spinning probe used no CPU before pause"
+    );
+    setup.rt(&["pause", &id]).ok("pause");
+    assert_eq!(setup.state(&id)["status"], "paused", "state after pause");
+    assert_eq!(progress("paused"), 0, "the container used CPU while paused");
+    setup
+        .rt(&["delete", &id])
+        .refused("delete of a paused container without --force", &["paused"]);
+    setup.rt(&["resume", &id]).ok("resume");
+    assert_eq!(setup.state(&id)["status"], "running", "state after resume");
+    assert!(
+        progress("resumed") > 5,
+        "the container made no progress after resume"
+    );
+    setup.rt(&["pause", &id]).ok("pause again");
+    setup
+        .rt(&["kill", &id, "KILL"])
+        .ok("kill KILL of a paused container");
+    setup.await_status(&id, "stopped", "a paused container did not die of SIGKILL");
+    setup.reap(pid);
+    setup.rt(&["delete", &id]).ok("delete");
+}
+
 #[test]
 fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
     require_root(LAB);

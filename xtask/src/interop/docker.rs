@@ -532,6 +532,45 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
             ran.stderr.trim()
         );
     }
+    // `docker pause`/`unpause`: the shim asks the runtime `pause ID` and
+    // `resume ID`; the container's cgroup is frozen, then thawed.
+    let ran = daemon.docker(
+        &["inspect", "-f", "{{.State.Pid}}", &name],
+        "docker inspect",
+    )?;
+    let pid: u32 = ran.stdout.trim().parse().unwrap_or(0);
+    for (verb, status, frozen) in [("pause", "paused", true), ("unpause", "running", false)] {
+        let ran = daemon.docker(&[verb, &name], &format!("`docker {verb}`"))?;
+        if ran.code != Some(0) {
+            bail!(
+                "`docker {verb}` failed (the runtime's {}): {}",
+                if frozen { "pause" } else { "resume" },
+                ran.stderr.trim()
+            );
+        }
+        let ran = daemon.docker(
+            &["inspect", "-f", "{{.State.Status}}", &name],
+            "docker inspect",
+        )?;
+        if ran.stdout.trim() != status {
+            bail!(
+                "after `docker {verb}`, the container is {:?} (expected {status:?})",
+                ran.stdout.trim()
+            );
+        }
+        match frozen_on_host(pid) {
+            Some(now) if now == frozen => {}
+            found => bail!(
+                "after `docker {verb}`, the container's cgroup (pid {pid}) is {} (expected {})",
+                match found {
+                    Some(true) => "frozen",
+                    Some(false) => "not frozen",
+                    None => "not found",
+                },
+                if frozen { "frozen" } else { "thawed" }
+            ),
+        }
+    }
     let ran = daemon.docker(&["stop", "-t", "1", &name], "`docker stop -t 1`")?;
     if ran.code != Some(0) {
         bail!(
@@ -559,7 +598,7 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
         bail!("`docker rm` failed: {}", ran.stderr.trim());
     }
     println!(
-        "  ok  docker run -d, docker top, docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+        "  ok  docker run -d, docker top, docker pause (cgroup frozen) and unpause (thawed), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
     );
 
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
@@ -744,4 +783,31 @@ pub fn run(root: &Path) -> Result<bool> {
         }
         Ok(false)
     }
+}
+
+/// Whether the cgroup of the process `pid` is frozen, read on the host:
+/// v1's `freezer.state` where there is a freezer hierarchy, else v2's
+/// `cgroup.freeze`; `None` if it cannot be found.
+fn frozen_on_host(pid: u32) -> Option<bool> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path_of = |controller: &str| {
+        cgroups.lines().find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+            (list == controller).then(|| path.trim_start_matches('/').to_owned())
+        })
+    };
+    let v1 = Path::new("/sys/fs/cgroup/freezer");
+    if v1.is_dir() {
+        let state =
+            std::fs::read_to_string(v1.join(path_of("freezer")?).join("freezer.state")).ok()?;
+        return Some(state.trim() != "THAWED");
+    }
+    let freeze = std::fs::read_to_string(
+        Path::new("/sys/fs/cgroup")
+            .join(path_of("")?)
+            .join("cgroup.freeze"),
+    )
+    .ok()?;
+    Some(freeze.trim() == "1")
 }
