@@ -21,7 +21,6 @@
 
 use std::os::fd::RawFd;
 
-use nix::errno::Errno;
 use nix::sched::{CloneCb, CloneFlags, clone};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -50,11 +49,11 @@ struct CloneArgs {
 /// Run `callback` in a child created in `flags`' new namespaces and in the
 /// cgroup v2 directory open as `cgroup`.
 ///
-/// Where the kernel has no `clone3` (before 5.3, or a seccomp filter that
-/// answers ENOSYS, as Docker's default profile does) or no
-/// `CLONE_INTO_CGROUP` (5.3–5.6: E2BIG for the larger struct), this falls
-/// back to `clone` on `stack`: the child is then born in our cgroup, and
-/// the caller must move it.
+/// Where `clone3` fails — no `clone3` (before 5.3, or a seccomp filter
+/// that answers ENOSYS, as Docker's default profile does), no
+/// `CLONE_INTO_CGROUP` (5.3–5.6: E2BIG for the larger struct), a cgroup we
+/// may not write to — this falls back to `clone` on `stack`: the child is
+/// then born in our cgroup, and the caller must move it.
 pub fn clone_into_cgroup(
     mut callback: CloneCb<'_>,
     stack: &mut [u8],
@@ -84,12 +83,13 @@ pub fn clone_into_cgroup(
             unsafe { libc::_exit(code as i32) }
         }
         pid if pid > 0 => Ok(Pid::from_raw(pid as i32)),
-        _ => match Errno::last() {
-            Errno::ENOSYS | Errno::E2BIG => {
-                // SAFETY: as in `spawn`: the child runs only the callback.
-                unsafe { clone(callback, stack, flags, Some(Signal::SIGCHLD as i32)) }
-            }
-            errno => Err(errno),
-        },
+        // Whatever the reason, `clone` again: if it was the namespaces,
+        // `clone` fails the same way; if it was the cgroup (no clone3, a
+        // cgroup we may not write to, one with controllers enabled below
+        // it…), the caller's plain write says what is wrong, precisely.
+        _ => {
+            // SAFETY: as in `spawn`: the child runs only the callback.
+            unsafe { clone(callback, stack, flags, Some(Signal::SIGCHLD as i32)) }
+        }
     }
 }
