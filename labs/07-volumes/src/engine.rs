@@ -297,8 +297,16 @@ pub fn discard(store: &Store, record: &Record, volumes: bool) -> Result<(), Erro
             store.destroy(name)?;
         }
     }
+    // Out of sight in one rename, then removed: `remove_dir_all` killed
+    // half-way would leave a directory without its record, which nothing
+    // lists and nothing removes; a `.ID.PID` left so is swept by the next
+    // command (see `recover::sweep`).
     let dir = Record::dir(store, &record.id);
-    fs::remove_dir_all(&dir).map_err(Error::io("remove", &dir))
+    let doomed = store
+        .containers_dir()
+        .join(format!(".{}.{}", record.id, std::process::id()));
+    fs::rename(&dir, &doomed).map_err(Error::io("rename", &dir))?;
+    fs::remove_dir_all(&doomed).map_err(Error::io("remove", &doomed))
 }
 
 /// `rm [-v] ID`: an exited container (or one whose engine died).
