@@ -67,6 +67,30 @@ pub struct CreateArgs {
     pub id: String,
 }
 
+/// `exec`'s flags: runc's, those containerd's shim passes.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// An OCI `process` object (JSON) to run, instead of config.json's.
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Return once it runs, rather than wait for it.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write its pid here.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Where to send the pty's master when it has a terminal.
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Give it a terminal (without --process).
+    #[arg(short, long)]
+    pub tty: bool,
+    pub id: String,
+    /// The command (without --process): config.json's process, these args.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Commands {
     /// Set a container up, held before its program starts.
@@ -75,6 +99,8 @@ pub enum Commands {
     Start { id: String },
     /// Print a container's state (JSON).
     State { id: String },
+    /// Run one more process in a running container (`docker exec`).
+    Exec(ExecArgs),
     /// Freeze every process of a running container (`docker pause`).
     Pause { id: String },
     /// Thaw a paused container (`docker unpause`).
@@ -237,6 +263,21 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             container::create(root, &args.id, &bundle, &opts)?;
         }
         Commands::Start { id } => start(root, id, log)?,
+        Commands::Exec(args) => {
+            // It is the runtime until it execs in the container: sealed first.
+            reexec_sealed(root)?;
+            let opts = crate::exec::ExecOptions {
+                process: args.process.clone(),
+                args: args.command.clone(),
+                tty: args.tty,
+                detach: args.detach,
+                pid_file: args.pid_file.clone(),
+                console_socket: args.console_socket.clone(),
+            };
+            if let Some(code) = crate::exec::exec(root, &args.id, &opts)? {
+                return Ok(code);
+            }
+        }
         Commands::Pause { id } => container::pause(root, id)?,
         Commands::Resume { id } => container::resume(root, id)?,
         Commands::State { id } => {

@@ -187,7 +187,7 @@ pub struct CreateOptions {
 }
 
 /// The cgroup of a plan, through lab 04's drivers.
-fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
+pub(crate) fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
     let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
     let name = plan
         .cgroup_path
@@ -286,7 +286,7 @@ fn create_in(
 
 /// The host's ids of the container's `uid`/`gid` (through the id maps
 /// of a user namespace).
-fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
+pub(crate) fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
     if !config.namespaces.user {
         return (uid, gid);
     }
@@ -296,7 +296,7 @@ fn host_ids(config: &namespaces::Config, uid: u32, gid: u32) -> (u32, u32) {
 }
 
 /// The pid file, written atomically too (a caller may poll for it).
-fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Error> {
+pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Error> {
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&temporary, pid.to_string()).map_err(Error::io("write", &temporary))?;
     fs::rename(&temporary, path).map_err(Error::io("rename into place", path))
@@ -350,7 +350,20 @@ fn steps<'a>(
             } else {
                 mounts::mask_and_protect(plan)
             }
-        })
+        });
+    process_steps(&mut steps, plan, console);
+    steps
+}
+
+/// The last steps, the process's own: its terminal, rlimits, seccomp,
+/// user and capabilities, working directory — `create`'s, and `exec`'s
+/// once it has joined the container's namespaces.
+pub(crate) fn process_steps<'a>(
+    steps: &mut Steps<'a>,
+    plan: &'a Plan,
+    console: Option<std::os::fd::RawFd>,
+) {
+    steps
         // After the mounts (the container's devpts) and before the user
         // and capabilities change (TIOCSCTTY, the pty's owner).
         .add(STEP_CONSOLE, move || match console {
@@ -375,7 +388,6 @@ fn steps<'a>(
             Some(identity) => identity::enter_cwd(identity),
             None => Ok(()),
         });
-    steps
 }
 
 /// Every setup step's name, in order (for the checks' fault injection).

@@ -529,6 +529,93 @@ fn t05_2_pause_freezes_and_resume_thaws() {
     setup.rt(&["delete", &id]).ok("delete");
 }
 
+/// The inode of namespace `name` of process `pid`, as the host sees it.
+fn ns_inode(pid: i32, name: &str) -> Option<u64> {
+    let link = fs::read_link(format!("/proc/{pid}/ns/{name}")).ok()?;
+    let text = link.to_string_lossy().into_owned();
+    text.rsplit_once('[')?.1.trim_end_matches(']').parse().ok()
+}
+
+/// `exec` (`docker exec`) runs a process in the running container: with
+/// its hostname, in every one of its namespaces and its cgroups (read on
+/// the host, with `--detach --pid-file`), its exit code coming back;
+/// refused for a created container. An exec that forgot the pid namespace
+/// (setns affects only children) or the cgroups fails here.
+#[test]
+fn t05_2_exec_runs_a_process_in_the_running_container() {
+    require_root(LAB);
+    let config = minimal_config(&["/probe", "sleep", "60"]);
+    let hostname = config["hostname"].as_str().unwrap().to_owned();
+    let setup = Setup::new(&config);
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    setup
+        .rt(&["exec", &id, "/probe", "true"])
+        .refused("exec in a created container", &["created"]);
+    setup.rt(&["start", &id]).ok("start");
+    let ran = setup.rt(&["exec", &id, "/probe", "report"]);
+    ran.ok("exec ID /probe report");
+    let line = ran.stdout.lines().last().unwrap_or_default();
+    let report: Value = serde_json::from_str(line)
+        .unwrap_or_else(|err| panic!("exec's probe printed no report ({err}): {:?}", ran.stdout));
+    assert_eq!(
+        report["hostname"],
+        hostname.as_str(),
+        "hostname seen by exec"
+    );
+    let code = random::int(3..=120);
+    let ran = setup.rt(&["exec", &id, "/probe", "exit", &code.to_string()]);
+    assert_eq!(
+        ran.code,
+        Some(code as i32),
+        "exec's exit code: {}",
+        ran.stderr
+    );
+    let pid_file = setup.check.dir().join("exec.pid");
+    let pid_arg = pid_file.display().to_string();
+    let ran = setup.rt(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        &pid_arg,
+        &id,
+        "/probe",
+        "sleep",
+        "60",
+    ]);
+    ran.ok("exec --detach --pid-file");
+    let exec_pid: i32 = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("exec --pid-file wrote no pid");
+    // Seen from the host: the same namespaces as the container's first
+    // process (this config mounts no /proc inside to look from there).
+    for name in ["mnt", "uts", "ipc", "net", "pid", "cgroup"] {
+        assert_eq!(
+            ns_inode(exec_pid, name),
+            ns_inode(pid, name),
+            "the exec'd process is not in the container's {name} namespace"
+        );
+    }
+    for dir in cgroup_dirs_of(&setup.root, &id) {
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        assert!(
+            procs
+                .lines()
+                .any(|line| line.trim() == exec_pid.to_string()),
+            "the exec'd process {exec_pid} is not in the container's cgroup {}: {procs:?}",
+            dir.display()
+        );
+    }
+    setup.rt(&["delete", "--force", &id]).ok("delete --force");
+    // The exec'd process first: the container's first process, its pid
+    // namespace's init, cannot finish exiting until every process of the
+    // namespace is reaped — and this one's parent is now the check.
+    setup.reap(exec_pid);
+    setup.reap(pid);
+}
+
 #[test]
 fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
     require_root(LAB);

@@ -18,6 +18,7 @@
 //! | [`console`]    | process.terminal: a pty, its master sent to --console-socket | 05.6 |
 //! | [`devices`]    | linux.devices, and the device cgroup (v1 files, v2 [`devfilter`]) |      |
 //! | [`birth`]      | born in its cgroups: clone3 into v2, a thread's round trip on v1 |      |
+//! | [`exec`]       | `exec`: one more process, joining a running container  |      |
 //! | [`exe`]        | CVE-2019-5736: re-exec from a read-only overlay (or sealed memfd) |      |
 //! | [`bundle`]     | config.json parsed with `oci-spec`; what is refused and why  |      |
 //! | [`plan`]       | config.json turned into what the child needs, before clone   |      |
@@ -32,6 +33,7 @@ pub mod devfilter;
 pub mod devices;
 pub mod error;
 pub mod exe;
+pub mod exec;
 pub mod hooks;
 pub mod identity;
 pub mod mounts;

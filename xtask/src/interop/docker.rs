@@ -532,6 +532,29 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
             ran.stderr.trim()
         );
     }
+    // `docker exec`: the shim asks the runtime `exec --process FILE
+    // --detach --pid-file FILE ID`; the output and the exit code come back.
+    let token = kit::random::token(8);
+    let ran = daemon.docker(&["exec", &name, "echo", &token], "`docker exec`")?;
+    if ran.code != Some(0) || !ran.stdout.contains(&token) {
+        bail!(
+            "`docker exec {name} echo {token}` did not print it (the runtime's exec): {}{}",
+            ran.stdout,
+            ran.stderr.trim()
+        );
+    }
+    let code = kit::random::int(3..=120);
+    let ran = daemon.docker(
+        &["exec", &name, "/probe", "exit", &code.to_string()],
+        "`docker exec … exit`",
+    )?;
+    if ran.code != Some(code as i32) {
+        bail!(
+            "`docker exec {name} /probe exit {code}` exited {:?}: {}",
+            ran.code,
+            ran.stderr.trim()
+        );
+    }
     // `docker pause`/`unpause`: the shim asks the runtime `pause ID` and
     // `resume ID`; the container's cgroup is frozen, then thawed.
     let ran = daemon.docker(
@@ -598,7 +621,7 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
         bail!("`docker rm` failed: {}", ran.stderr.trim());
     }
     println!(
-        "  ok  docker run -d, docker top, docker pause (cgroup frozen) and unpause (thawed), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+        "  ok  docker run -d, docker top, docker exec (output and exit code), docker pause (cgroup frozen) and unpause (thawed), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
     );
 
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
