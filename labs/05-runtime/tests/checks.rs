@@ -2158,6 +2158,73 @@ fn userns_config(args: &[&str], maps: [&[[u32; 3]]; 2]) -> Value {
     config
 }
 
+/// The ids of process `pid` on the host: the four of `Uid:` and `Gid:`.
+fn host_ids_of(pid: i32) -> (String, String) {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|rest| rest.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    (line("Uid:"), line("Gid:"))
+}
+
+/// `exec` in a container with a user namespace: the process joins it and
+/// becomes *its* root — on the host, the ids the maps give 0. An exec that
+/// only joins would keep the host's uid 0: unmapped in there, but still,
+/// for the kernel's permission checks, the owner of every file the host's
+/// root owns.
+#[test]
+fn t05_3_exec_in_a_user_namespace_is_its_root_not_the_hosts() {
+    require_root(LAB);
+    let (uid, gid) = (
+        random::int(100_000..=400_000),
+        random::int(500_000..=900_000),
+    );
+    let (uids, gids) = ([[0, uid, 65536]], [[0, gid, 65536]]);
+    let setup = Setup::new(&userns_config(&["/probe", "sleep", "60"], [&uids, &gids]));
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    setup.rt(&["start", &id]).ok("start");
+    let pid_file = setup.check.dir().join("exec.pid");
+    let pid_arg = pid_file.display().to_string();
+    let ran = setup.rt(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        &pid_arg,
+        &id,
+        "/probe",
+        "sleep",
+        "60",
+    ]);
+    ran.ok("exec --detach in a user namespace");
+    let exec_pid: i32 = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .expect("exec --pid-file wrote no pid");
+    let seen = host_ids_of(exec_pid);
+    let user_ns = (ns_inode(exec_pid, "user"), ns_inode(pid, "user"));
+    setup.rt(&["delete", "--force", &id]).ok("delete --force");
+    setup.reap(exec_pid);
+    setup.reap(pid);
+    assert_eq!(
+        user_ns.0, user_ns.1,
+        "the exec'd process is not in the container's user namespace"
+    );
+    assert_eq!(
+        seen,
+        (
+            format!("{uid} {uid} {uid} {uid}"),
+            format!("{gid} {gid} {gid} {gid}")
+        ),
+        "the exec'd process's ids on the host (Uid:, Gid:) should be those the maps give 0"
+    );
+}
+
 #[test]
 fn t05_3_several_id_map_ranges_are_seen_exactly_from_inside() {
     require_root(LAB);

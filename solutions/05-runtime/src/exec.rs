@@ -199,6 +199,16 @@ fn run_in(
         for (fd, flag) in joins {
             setns(fd, *flag)?;
         }
+        // Joined a user namespace: become its root, as create's process
+        // did (lab 02's step). Left as it is, the process would keep the
+        // host's uid 0 — unmapped in there, but still the owner, for the
+        // kernel's permission checks, of every file the host's root owns.
+        if joins
+            .iter()
+            .any(|(_, flag)| *flag == CloneFlags::CLONE_NEWUSER)
+        {
+            namespaces::idmap::become_root()?;
+        }
         Ok(())
     });
     container::process_steps(&mut steps, plan, console.map(ConsoleSocket::raw));
