@@ -109,15 +109,7 @@ fn assert_only_lo_up(report: &Report) -> &Vec<serde_json::Value> {
 
 #[test]
 fn t02_1_each_namespace_has_its_flag() {
-    let none = Namespaces {
-        uts: false,
-        pid: false,
-        ipc: false,
-        net: false,
-        mount: false,
-        cgroup: false,
-        user: false,
-    };
+    let none = Namespaces::NONE;
     assert_eq!(none.clone_flags(), CloneFlags::empty());
     let each = [
         (Namespaces { uts: true, ..none }, CloneFlags::CLONE_NEWUTS),

@@ -153,27 +153,42 @@ fn set_frozen(id: &str, state: &State, frozen: bool) -> Result<(), Error> {
 /// not even SIGKILL on cgroup v1 — until `resume`).
 pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
     let (state, status) = load(root, id)?;
-    if status != Status::Running {
-        return Err(Error::WrongState {
-            id: id.to_string(),
-            status,
-            reason: "only a running container can be paused",
-        });
-    }
+    require(
+        id,
+        status,
+        &[Status::Running],
+        "only a running container can be paused",
+    )?;
     set_frozen(id, &state, true)
 }
 
 /// `resume ID`: thaw a paused container.
 pub fn resume(root: &Path, id: &str) -> Result<(), Error> {
     let (state, status) = load(root, id)?;
-    if status != Status::Paused {
-        return Err(Error::WrongState {
-            id: id.to_string(),
-            status,
-            reason: "only a paused container can be resumed",
-        });
-    }
+    require(
+        id,
+        status,
+        &[Status::Paused],
+        "only a paused container can be resumed",
+    )?;
     set_frozen(id, &state, false)
+}
+
+/// `Error::WrongState` with `reason`, unless `status` is one of `allowed`.
+pub(crate) fn require(
+    id: &str,
+    status: Status,
+    allowed: &[Status],
+    reason: &'static str,
+) -> Result<(), Error> {
+    if allowed.contains(&status) {
+        return Ok(());
+    }
+    Err(Error::WrongState {
+        id: id.to_string(),
+        status,
+        reason,
+    })
 }
 
 /// Options of `create`.
@@ -431,13 +446,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
 /// thawed so that it dies (a frozen v1 task cannot).
 pub fn kill_container(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Error> {
     let (state, status) = load(root, id)?;
-    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
-        return Err(Error::WrongState {
-            id: id.to_string(),
-            status,
-            reason: "only a created, running or paused container can be signalled",
-        });
-    }
+    let signalled = [Status::Created, Status::Running, Status::Paused];
+    let reason = "only a created, running or paused container can be signalled";
+    require(id, status, &signalled, reason)?;
     let sent = signal_container(&state, signal, all);
     if status == Status::Paused && signal == Signal::SIGKILL {
         set_frozen(id, &state, false)?;

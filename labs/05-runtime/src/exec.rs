@@ -76,13 +76,8 @@ const JOINED: [(&str, CloneFlags); 6] = [
 /// with `detach` (it runs on; its pid is in `pid_file`).
 pub fn exec(root: &Path, id: &str, opts: &ExecOptions) -> Result<Option<i32>, Error> {
     let (state, status) = container::load(root, id)?;
-    if status != Status::Running {
-        return Err(Error::WrongState {
-            id: id.to_string(),
-            status,
-            reason: "only a running container can run another process",
-        });
-    }
+    let reason = "only a running container can run another process";
+    container::require(id, status, &[Status::Running], reason)?;
     let init = state.pid.expect("a running container has a pid");
     let mut bundle = Bundle::load(&state.bundle)?;
     let process = process_of(&bundle, opts)?;
@@ -176,20 +171,13 @@ fn run_in(
     let startup = Startup::new(gate, lifetime)?;
     let cgroup = container::cgroup_of(plan)?;
     let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
-    // A container at its pids limit has no room for the round trip's
-    // thread: with a limit, the plain way.
-    let mut birth = Birth::prepare(cgroup.as_ref(), &layout, plan.limits.pids.map(|_| 1));
+    // A running container may be at its pids limit already: with a
+    // limit, no room for the round trip's thread.
+    let room = plan.limits.pids.is_none();
+    let mut birth = Birth::prepare(cgroup.as_ref(), &layout, room);
     let config = namespaces::Config {
         // Nothing new: everything is joined.
-        namespaces: namespaces::Namespaces {
-            uts: false,
-            pid: false,
-            ipc: false,
-            net: false,
-            mount: false,
-            cgroup: false,
-            user: false,
-        },
+        namespaces: namespaces::Namespaces::NONE,
         clone_into_cgroup: birth.clone_into(),
         ..namespaces::Config::default()
     };

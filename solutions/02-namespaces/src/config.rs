@@ -36,6 +36,18 @@ impl Namespaces {
         user: false,
     };
 
+    /// No new namespace at all: everything shared with the creator, or
+    /// joined (lab 05's `exec`, config.json's namespaces by path).
+    pub const NONE: Namespaces = Namespaces {
+        uts: false,
+        pid: false,
+        ipc: false,
+        net: false,
+        mount: false,
+        cgroup: false,
+        user: false,
+    };
+
     // ANCHOR: clone_flags
     /// The `clone(2)` flags that create these namespaces.
     pub fn clone_flags(&self) -> CloneFlags {

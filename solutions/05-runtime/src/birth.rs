@@ -75,9 +75,11 @@ pub struct Birth {
 }
 
 impl Birth {
-    /// Open what the fast ways need, for the cgroup of a container with
-    /// `pids_limit`; whatever cannot be opened is left to the plain way.
-    pub fn prepare(cgroup: &dyn CgroupManager, layout: &Layout, pids_limit: Option<u64>) -> Birth {
+    /// Open what the fast ways need; whatever cannot be opened is left to
+    /// the plain way. `room_for_thread`: whether this thread may step into
+    /// the container's v1 cgroups — it counts toward their `pids.max`
+    /// while it is there (see [`Birth::room_for_thread`]).
+    pub fn prepare(cgroup: &dyn CgroupManager, layout: &Layout, room_for_thread: bool) -> Birth {
         let mut birth = Birth::default();
         let mut v1_dirs = Vec::new();
         for dir in cgroup.dirs() {
@@ -91,15 +93,20 @@ impl Birth {
                 }
             }
         }
-        // The thread counts while it is there: pids.max 1 leaves no room.
         if !v1_dirs.is_empty()
-            && pids_limit.is_none_or(|max| max >= 2)
+            && room_for_thread
             && let Some((home, trips)) = round_trip(layout, &v1_dirs)
         {
             birth.home = home;
             birth.v1 = trips;
         }
         birth
+    }
+
+    /// Whether a new container with `pids_limit` has room for the round
+    /// trip's thread beside its first process: not with a limit of 1.
+    pub fn room_for_thread(pids_limit: Option<u64>) -> bool {
+        pids_limit.is_none_or(|max| max >= 2)
     }
 
     /// The fd to give lab 02's `Config::clone_into_cgroup`.

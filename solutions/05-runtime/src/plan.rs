@@ -475,15 +475,7 @@ fn id_map(field: &str, maps: &Option<Vec<LinuxIdMapping>>) -> Result<Option<IdMa
 fn namespaces_of(
     spec: &Spec,
 ) -> Result<(Config, Vec<(std::path::PathBuf, CloneFlags)>, bool), Error> {
-    let mut ns = Namespaces {
-        uts: false,
-        pid: false,
-        ipc: false,
-        net: false,
-        mount: false,
-        cgroup: false,
-        user: false,
-    };
+    let mut ns = Namespaces::NONE;
     let mut joins = Vec::new();
     let mut cgroupns = false;
     let linux = spec.linux().clone().unwrap_or_default();
