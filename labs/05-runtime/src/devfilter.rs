@@ -244,7 +244,6 @@ pub fn attach(dir: &Path, rules: &Rules) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::{DEFAULT_ALLOWED, Rule};
 
     /// Run the program as the kernel would, on one access.
     fn run(prog: &[Insn], access_type: u32, major: u32, minor: u32) -> u64 {
@@ -277,15 +276,7 @@ mod tests {
 
     #[test]
     fn the_program_answers_as_the_rules_do() {
-        let mut rules = Rules::default();
-        rules.push(Rule {
-            allow: false,
-            kind: Kind::All,
-            major: None,
-            minor: None,
-            access: RWM,
-        });
-        DEFAULT_ALLOWED.into_iter().for_each(|r| rules.push(r));
+        let rules = deny_all_then_defaults();
         let prog = program(&rules);
         for (kind, bpf_kind) in [(Kind::Char, 2u32), (Kind::Block, 1)] {
             for (major, minor) in [(1, 3), (1, 11), (8, 0), (136, 4), (5, 2), (10, 200)] {
@@ -302,7 +293,6 @@ mod tests {
 #[cfg(test)]
 mod on_this_host {
     use super::*;
-    use crate::devices::{DEFAULT_ALLOWED, Rule};
 
     /// Needs root and a cgroup2 mount at /sys/fs/cgroup/unified (a hybrid host).
     #[test]
@@ -311,15 +301,7 @@ mod on_this_host {
         let dir =
             Path::new("/sys/fs/cgroup/unified").join(format!("dy-bpf-{}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
-        let mut rules = Rules::default();
-        rules.push(Rule {
-            allow: false,
-            kind: Kind::All,
-            major: None,
-            minor: None,
-            access: RWM,
-        });
-        DEFAULT_ALLOWED.into_iter().for_each(|r| rules.push(r));
+        let rules = deny_all_then_defaults();
         attach(&dir, &rules).unwrap();
         let script = format!(
             "echo $$ > {}/cgroup.procs && cat /dev/null && echo null-ok; (: < /dev/loop-control); echo rc=$?",
@@ -334,4 +316,22 @@ mod on_this_host {
         eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
         assert!(text.contains("null-ok") && !text.contains("rc=0"), "{text}");
     }
+}
+
+/// The rules of a container with no `linux.resources.devices` of its own:
+/// deny everything, then the devices every container gets.
+#[cfg(test)]
+fn deny_all_then_defaults() -> Rules {
+    let mut rules = Rules::default();
+    rules.push(crate::devices::Rule {
+        allow: false,
+        kind: Kind::All,
+        major: None,
+        minor: None,
+        access: RWM,
+    });
+    crate::devices::DEFAULT_ALLOWED
+        .into_iter()
+        .for_each(|r| rules.push(r));
+    rules
 }

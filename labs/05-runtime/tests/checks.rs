@@ -97,6 +97,38 @@ impl Setup {
         assert!(!dir.exists(), "{after} leaves {}", dir.display());
     }
 
+    /// `exec DETACH --pid-file F ID /probe sleep 60` (`DETACH`: `-d` or
+    /// `--detach`): the pid it wrote.
+    fn exec_sleeping(&self, id: &str, detach: &str) -> i32 {
+        let pid_file = self
+            .check
+            .dir()
+            .join(format!("exec-{}.pid", random::token(6)));
+        let pid_arg = pid_file.display().to_string();
+        let args = [
+            "exec",
+            detach,
+            "--pid-file",
+            &pid_arg,
+            id,
+            "/probe",
+            "sleep",
+            "60",
+        ];
+        self.rt(&args).ok(&format!("exec {detach} --pid-file"));
+        fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .expect("exec --pid-file wrote no pid")
+    }
+
+    /// The pid in `state ID`.
+    fn pid(&self, id: &str) -> i32 {
+        let state = self.state(id);
+        let pid = state["pid"].as_i64();
+        pid.unwrap_or_else(|| panic!("state {id} has no pid: {state}")) as i32
+    }
+
     /// `dockyard-runtime --root R ARGS…`, its output to files (a
     /// container started by it holds them), within the kit's deadline.
     fn rt(&self, args: &[&str]) -> Ran {
@@ -486,7 +518,7 @@ fn t05_2_pause_freezes_and_resume_thaws() {
     let setup = Setup::new(&minimal_config(&["/probe", "spin", "60"]));
     let id = random_id();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let pid = setup.pid(&id);
     // Whatever fails below, nothing stays frozen: a frozen process
     // cannot be killed, and would outlive the check.
     let _thaw = Thaw(cgroup_dirs_of(&setup.root, &id));
@@ -549,7 +581,7 @@ fn t05_2_exec_runs_a_process_in_the_running_container() {
     let setup = Setup::new(&config);
     let id = random_id();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let pid = setup.pid(&id);
     setup
         .rt(&["exec", &id, "/probe", "true"])
         .refused("exec in a created container", &["created"]);
@@ -572,23 +604,7 @@ fn t05_2_exec_runs_a_process_in_the_running_container() {
         "exec's exit code: {}",
         ran.stderr
     );
-    let pid_file = setup.check.dir().join("exec.pid");
-    let pid_arg = pid_file.display().to_string();
-    let ran = setup.rt(&[
-        "exec",
-        "--detach",
-        "--pid-file",
-        &pid_arg,
-        &id,
-        "/probe",
-        "sleep",
-        "60",
-    ]);
-    ran.ok("exec --detach --pid-file");
-    let exec_pid: i32 = fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .expect("exec --pid-file wrote no pid");
+    let exec_pid = setup.exec_sleeping(&id, "--detach");
     // Seen from the host: the same namespaces as the container's first
     // process (this config mounts no /proc inside to look from there).
     for name in ["mnt", "uts", "ipc", "net", "pid", "cgroup"] {
@@ -632,7 +648,7 @@ fn t05_2_wrong_states_unknown_and_duplicate_ids_are_errors() {
         ran.refused(&format!("`{}` of an unknown id", args[0]), &[&unknown]);
     }
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let pid = setup.pid(&id);
     let again = setup.create(&id);
     again.refused("a second create with the same id", &[]);
     let state = setup.state(&id);
@@ -1048,7 +1064,7 @@ fn t05_3_a_failure_at_every_setup_step_of_a_full_config_leaves_nothing() {
     // Then the real thing works, and kill --all + delete --force clean up.
     let id = random_id();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let pid = setup.pid(&id);
     setup.rt(&["delete", "--force", &id]).ok("delete --force");
     setup.reap(pid);
     assert!(
@@ -1405,7 +1421,7 @@ fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
         .display()
         .to_string();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    let pid = setup.pid(&id);
     let their_ns = fs::read_link(format!("/proc/{pid}/ns/mnt"))
         .unwrap()
         .display()
@@ -1563,7 +1579,7 @@ fn t05_5_poststart_and_poststop_failures_are_warnings() {
     let setup = Setup::new(&config);
     let id = random_id();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    let pid = setup.pid(&id);
     let ran = setup.rt(&["start", &id]);
     ran.ok("start (a failing poststart hook is only a warning)");
     assert!(
@@ -1658,7 +1674,7 @@ fn t05_6_the_pty_master_comes_over_the_console_socket() {
         .ok("create --console-socket");
     let master = receive_fd(&listener)
         .expect("create returned but no fd came over the console socket (SCM_RIGHTS)");
-    let pid = setup.state(&id)["pid"].as_i64().expect("a pid") as i32;
+    let pid = setup.pid(&id);
     setup.rt(&["start", &id]).ok("start");
     // Read the probe's report through the master: its output goes to the slave.
     let mut text = Vec::new();
@@ -2187,25 +2203,9 @@ fn t05_3_exec_in_a_user_namespace_is_its_root_not_the_hosts() {
     let setup = Setup::new(&userns_config(&["/probe", "sleep", "60"], [&uids, &gids]));
     let id = random_id();
     setup.create(&id).ok("create");
-    let pid = setup.state(&id)["pid"].as_i64().unwrap() as i32;
+    let pid = setup.pid(&id);
     setup.rt(&["start", &id]).ok("start");
-    let pid_file = setup.check.dir().join("exec.pid");
-    let pid_arg = pid_file.display().to_string();
-    let ran = setup.rt(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        &pid_arg,
-        &id,
-        "/probe",
-        "sleep",
-        "60",
-    ]);
-    ran.ok("exec --detach in a user namespace");
-    let exec_pid: i32 = fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .expect("exec --pid-file wrote no pid");
+    let exec_pid = setup.exec_sleeping(&id, "-d");
     let seen = host_ids_of(exec_pid);
     let user_ns = (ns_inode(exec_pid, "user"), ns_inode(pid, "user"));
     setup.rt(&["delete", "--force", &id]).ok("delete --force");
