@@ -201,18 +201,20 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
 }
 
-/// The cgroup of a plan, through lab 04's drivers.
-pub(crate) fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
-    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+/// The cgroup of a plan on a host of `layout`, through lab 04's drivers.
+pub(crate) fn cgroup_of(
+    plan: &Plan,
+    layout: &cgroups::layout::Layout,
+) -> Result<Box<dyn CgroupManager>, Error> {
     let name = plan
         .cgroup_path
         .as_deref()
         .expect("always set by Plan::new");
-    let cgroup = cgroups::manager::for_layout(&layout, name);
+    let cgroup = cgroups::manager::for_layout(layout, name);
     // linux.resources.devices: the device cgroup comes with it (devices.rs).
     Ok(match &plan.device_rules {
         Some(rules) => Box::new(devices::WithDevices::new(
-            &layout,
+            layout,
             name,
             cgroup,
             rules.clone(),

@@ -201,18 +201,20 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
 }
 
-/// The cgroup of a plan, through lab 04's drivers.
-pub(crate) fn cgroup_of(plan: &Plan) -> Result<Box<dyn CgroupManager>, Error> {
-    let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+/// The cgroup of a plan on a host of `layout`, through lab 04's drivers.
+pub(crate) fn cgroup_of(
+    plan: &Plan,
+    layout: &cgroups::layout::Layout,
+) -> Result<Box<dyn CgroupManager>, Error> {
     let name = plan
         .cgroup_path
         .as_deref()
         .expect("always set by Plan::new");
-    let cgroup = cgroups::manager::for_layout(&layout, name);
+    let cgroup = cgroups::manager::for_layout(layout, name);
     // linux.resources.devices: the device cgroup comes with it (devices.rs).
     Ok(match &plan.device_rules {
         Some(rules) => Box::new(devices::WithDevices::new(
-            &layout,
+            layout,
             name,
             cgroup,
             rules.clone(),
@@ -329,7 +331,8 @@ fn create_in(
     } else {
         None
     };
-    let cgroup = cgroup_of(plan)?;
+    let detected = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+    let cgroup = cgroup_of(plan, &detected)?;
     // Recorded before it is made: a create killed in between leaves a
     // state that names it, so `delete --force` still removes it.
     state.cgroup_dirs = cgroup.dirs();
@@ -350,7 +353,6 @@ fn create_in(
             .map_err(Error::sys("hand the FIFO over"))?;
     }
     let startup = Startup::new(gate, Lifetime::Detached)?;
-    let detected = cgroups::layout::detect().map_err(cgroups::Error::from)?;
     let cgroup_plan = cgroups::namespace::Plan::new(&detected, plan.cgroup_mount, plan.cgroupns);
     let console_fd = console.as_ref().map(ConsoleSocket::raw);
     let steps = steps(&layout, plan, &joins, &cgroup_plan, console_fd);

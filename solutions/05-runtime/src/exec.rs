@@ -169,8 +169,8 @@ fn run_in(
         Lifetime::Attached
     };
     let startup = Startup::new(gate, lifetime)?;
-    let cgroup = container::cgroup_of(plan)?;
     let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
+    let cgroup = container::cgroup_of(plan, &layout)?;
     // A running container may be at its pids limit already: with a
     // limit, no room for the round trip's thread.
     let room = plan.limits.pids.is_none();
