@@ -136,11 +136,12 @@ fn refuse_learner_work(path: &Path, have: &[u8]) -> Result<()> {
 }
 
 /// The tables that must be the same in both workspace manifests.
-const SHARED_TABLES: [&str; 4] = [
+const SHARED_TABLES: [&str; 5] = [
     "[workspace.package]",
     "[workspace.dependencies]",
     "[profile.dev]",
     "[profile.dev.package.\"*\"]",
+    "[profile.dist]",
 ];
 
 fn manifest_drift(root: &Path) -> Result<Vec<String>> {
