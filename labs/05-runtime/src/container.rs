@@ -36,6 +36,7 @@ use crate::birth::Birth;
 use crate::bundle::Bundle;
 use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
+use crate::netns::Early;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
 use crate::{devices, hooks, identity, mounts, seccomp};
@@ -252,6 +253,8 @@ fn remove_cgroup_parents(parents: &[PathBuf]) {
 pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> Result<Pid, Error> {
     check_id(id)?;
     let plan = Plan::new(id, bundle)?;
+    // The network namespace is made on another CPU meanwhile (netns.rs).
+    let net = Early::start(&plan.config);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o711)
@@ -274,7 +277,7 @@ pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> R
     let made = (|| {
         state.save(&dir)?;
         hooks::save(&dir, &plan.hooks)?;
-        create_in(&dir, &plan, bundle, opts, &mut state)
+        create_in(&dir, &plan, bundle, opts, &mut state, net)
     })();
     match made {
         Ok(pid) => Ok(pid),
@@ -295,6 +298,7 @@ fn create_in(
     bundle: &Bundle,
     opts: &CreateOptions,
     state: &mut State,
+    net: Option<Early>,
 ) -> Result<Pid, Error> {
     // TASK 05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time
     todo!("05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time")
@@ -529,12 +533,13 @@ fn wait_gone(state: &State) {
 /// kernel frees a cgroup a moment after its last process).
 fn remove_cgroup(dir: &Path) {
     for _ in 0..200 {
-        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        for p in procs.lines().filter_map(|l| l.parse().ok()) {
-            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-        }
         match fs::remove_dir(dir) {
+            // Processes left in it (or dying): kill them, give them a moment.
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for p in procs.lines().filter_map(|l| l.parse().ok()) {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             _ => return,

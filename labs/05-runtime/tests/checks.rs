@@ -1514,6 +1514,79 @@ fn t05_5_hooks_run_in_order_with_the_state_on_stdin() {
     assert_eq!(lines[5].4["id"], id.as_str());
 }
 
+/// The create hooks find the container's network namespace at
+/// `/proc/PID/ns/net` — Docker's `libnetwork-setkey` prestart hook wires
+/// the container's network up through it — and prestart and createRuntime run in the
+/// runtime's own. (The runtime makes that namespace beside the cgroups and
+/// the child is born in it: a child that joined it later, in its setup,
+/// would still be in the host's when the hooks ran; a runtime thread that
+/// did not step back out would start the hooks in the container's.)
+#[test]
+fn t05_5_create_hooks_see_the_containers_network_namespace() {
+    require_root(LAB);
+    let busybox = host_busybox().display().to_string();
+    let setup_dir = tempfile::tempdir().unwrap();
+    let log = setup_dir.path().join("net.log");
+    // name, its own network namespace, the one of the state's pid.
+    let hook = |name: &str| {
+        let script = format!(
+            "s=$({busybox} cat); p=$(echo \"$s\" | {busybox} sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); \
+             echo \"$0 $({busybox} readlink /proc/self/ns/net) $({busybox} readlink /proc/$p/ns/net)\" >> {}",
+            log.display()
+        );
+        json!({ "path": busybox, "args": ["sh", "-c", script, name], "timeout": 10 })
+    };
+    let mut config = minimal_config(&["/probe", "sleep", "30"]);
+    config["hooks"] = json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "createContainer": [hook("createContainer")],
+    });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    setup.create(&id).ok("create");
+    let pid = setup.pid(&id);
+    let ours = fs::read_link("/proc/self/ns/net")
+        .unwrap()
+        .display()
+        .to_string();
+    let theirs = fs::read_link(format!("/proc/{pid}/ns/net"))
+        .unwrap()
+        .display()
+        .to_string();
+    assert_ne!(
+        ours, theirs,
+        "the container has no network namespace of its own"
+    );
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l[0]).collect();
+    assert_eq!(
+        names,
+        ["prestart", "createRuntime", "createContainer"],
+        "the create hooks did not all run: {text:?}"
+    );
+    for line in &lines {
+        let (name, own, seen) = (line[0], line.get(1), line.get(2));
+        assert_eq!(
+            seen.copied(),
+            Some(theirs.as_str()),
+            "{name} found {seen:?} at /proc/{pid}/ns/net, the container's is {theirs} (the host's {ours}): \
+             the child must be in its network namespace before the create hooks run"
+        );
+        if name != "createContainer" {
+            assert_eq!(
+                own.copied(),
+                Some(ours.as_str()),
+                "{name} ran in the network namespace {own:?}, the runtime's is {ours}: it must run \
+                 in the runtime's (did the thread that cloned step back before the hooks?)"
+            );
+        }
+    }
+    setup.rt(&["delete", "--force", &id]).ok("delete --force");
+    setup.reap(pid);
+}
+
 #[test]
 fn t05_5_a_failing_create_hook_stops_create_and_leaves_nothing() {
     require_root(LAB);

@@ -36,6 +36,7 @@ use crate::birth::Birth;
 use crate::bundle::Bundle;
 use crate::console::{self, ConsoleSocket};
 use crate::error::Error;
+use crate::netns::Early;
 use crate::plan::Plan;
 use crate::state::{self, State, Status};
 use crate::{devices, hooks, identity, mounts, seccomp};
@@ -253,6 +254,8 @@ fn remove_cgroup_parents(parents: &[PathBuf]) {
 pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> Result<Pid, Error> {
     check_id(id)?;
     let plan = Plan::new(id, bundle)?;
+    // The network namespace is made on another CPU meanwhile (netns.rs).
+    let net = Early::start(&plan.config);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o711)
@@ -275,7 +278,7 @@ pub fn create(root: &Path, id: &str, bundle: &Bundle, opts: &CreateOptions) -> R
     let made = (|| {
         state.save(&dir)?;
         hooks::save(&dir, &plan.hooks)?;
-        create_in(&dir, &plan, bundle, opts, &mut state)
+        create_in(&dir, &plan, bundle, opts, &mut state, net)
     })();
     match made {
         Ok(pid) => Ok(pid),
@@ -298,6 +301,7 @@ fn create_in(
     bundle: &Bundle,
     opts: &CreateOptions,
     state: &mut State,
+    net: Option<Early>,
 ) -> Result<Pid, Error> {
     // TASK 05.2: cgroup, steps, spawn held at <dir>/exec.fifo; save pid and start time
     let layout = Layout::new(&bundle.rootfs)?;
@@ -361,8 +365,15 @@ fn create_in(
     let room = Birth::room_for_thread(plan.limits.pids);
     let mut birth = Birth::prepare(cgroup.as_ref(), &detected, room);
     config.clone_into_cgroup = birth.clone_into();
+    // Born in the network namespace made meanwhile, too, when it was.
+    let mut inside = net.and_then(|net| net.enter(&mut config));
     birth.enter();
     let mut parent_part = |pid: Pid| -> Result<(), namespaces::Error> {
+        if let Some(inside) = inside.as_mut() {
+            inside
+                .leave()
+                .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
+        }
         birth
             .complete(cgroup.as_ref(), pid)
             .map_err(|err| namespaces::Error::Parent(Box::new(err)))?;
@@ -379,6 +390,9 @@ fn create_in(
         namespaces::spawn::spawn_with(&plan.command, &config, steps, &mut parent_part, startup);
     // Back already if the parent's part ran; if spawn failed before it, now.
     birth.leave()?;
+    if let Some(inside) = inside.as_mut() {
+        inside.leave()?;
+    }
     let child = spawned?;
     let pid = child.pid();
     state.pid = Some(pid.as_raw());
@@ -638,12 +652,13 @@ fn wait_gone(state: &State) {
 /// kernel frees a cgroup a moment after its last process).
 fn remove_cgroup(dir: &Path) {
     for _ in 0..200 {
-        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        for p in procs.lines().filter_map(|l| l.parse().ok()) {
-            let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-        }
         match fs::remove_dir(dir) {
+            // Processes left in it (or dying): kill them, give them a moment.
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for p in procs.lines().filter_map(|l| l.parse().ok()) {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             _ => return,

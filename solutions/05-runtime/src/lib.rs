@@ -37,6 +37,7 @@ pub mod exec;
 pub mod hooks;
 pub mod identity;
 pub mod mounts;
+pub mod netns;
 pub mod plan;
 pub mod seccomp;
 pub mod state;
