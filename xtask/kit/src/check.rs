@@ -145,6 +145,10 @@ impl Check {
                 let _ = handle.join();
                 panic!("{message}");
             }
+            // No Drop runs after an abort: leave the host as it was first
+            // (the check's processes, mounts, cgroups, and its temp dir).
+            self.before.clean_up(self.dir.path());
+            let _ = std::fs::remove_dir_all(self.dir.path());
             abort_with(&format!(
                 "{message}\nIt is still blocked after that, inside the test process: \
                  the test binary stops here.\n"
@@ -246,5 +250,48 @@ mod tests {
         );
         // The wait in the thread reaped it: nothing leaks.
         drop(check);
+    }
+
+    /// Run by `a_call_that_stays_blocked_aborts_and_leaves_nothing`, in a
+    /// test process of its own: it aborts.
+    #[test]
+    #[ignore = "it aborts its test binary: run by the next test, in a process of its own"]
+    fn blocked_for_ever() {
+        let check = Check::new();
+        println!("DIR {}", check.dir().display());
+        check.within(Duration::from_millis(100), "blocked for ever", || {
+            loop {
+                std::thread::park();
+            }
+        });
+    }
+
+    /// When the call stays blocked even after the kill, the test binary
+    /// aborts, and no `Drop` runs: the check's temp dir must go first.
+    #[test]
+    fn a_call_that_stays_blocked_aborts_and_leaves_nothing() {
+        use std::os::unix::process::ExitStatusExt;
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "check::tests::blocked_for_ever"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "the blocked check should abort its binary: {stdout}{stderr}"
+        );
+        assert!(stderr.contains("blocked for ever"), "{stderr}");
+        let dir = stdout
+            .lines()
+            // libtest's "test … ... " may come first on the line.
+            .find_map(|l| l.split("DIR ").nth(1))
+            .unwrap_or_else(|| panic!("the check printed no temp dir: {stdout}"));
+        assert!(
+            !Path::new(dir).exists(),
+            "the aborted check left its temp dir {dir}"
+        );
     }
 }
