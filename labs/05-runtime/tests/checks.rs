@@ -506,6 +506,100 @@ impl Drop for Thaw {
     }
 }
 
+/// `update` (`docker update`): new limits on a running container's
+/// cgroup, read back on the host. The new memory limit is above the old
+/// memory+swap total: on cgroup v1 the total must be raised first (an
+/// update that writes memory first gets EINVAL). What it cannot do is
+/// refused by name: an unknown id, a malformed object (its JSON path), a
+/// field it does not set, a stopped container.
+#[test]
+fn t05_2_update_sets_new_limits_on_a_running_container() {
+    require_root(LAB);
+    const MIB: u64 = 1 << 20;
+    let mut config = minimal_config(&["/probe", "sleep", "30"]);
+    config["linux"]["resources"] = json!({
+        "memory": { "limit": 64 * MIB, "swap": 128 * MIB },
+        "pids": { "limit": 16 }
+    });
+    let setup = Setup::new(&config);
+    let id = random_id();
+    setup.create(&id).ok("create");
+    setup.rt(&["start", &id]).ok("start");
+    let pid = setup.pid(&id);
+    let memory = random::int(160..=256) as u64 * MIB;
+    let pids = random::int(20..=60) as u64;
+    let file = setup.check.dir().join("resources.json");
+    let resources = |value: Value| {
+        fs::write(&file, value.to_string()).unwrap();
+        file.display().to_string()
+    };
+    // As Docker sends it: zeros for what was not asked to change.
+    let new = json!({
+        "memory": { "limit": memory, "swap": 2 * memory },
+        "pids": { "limit": pids },
+        "cpu": { "shares": 0, "quota": 0, "period": 0 }
+    });
+    setup
+        .rt(&["update", "--resources", &resources(new), &id])
+        .ok("update --resources FILE ID");
+    let dirs = cgroup_dirs_of(&setup.root, &id);
+    let read = |name: &str| {
+        dirs.iter()
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+            .map(|p| fs::read_to_string(p).unwrap_or_default().trim().to_string())
+    };
+    let (memory_file, swap_file, swap) = match read("memory.limit_in_bytes") {
+        Some(_) => (
+            "memory.limit_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            2 * memory,
+        ),
+        None => ("memory.max", "memory.swap.max", memory),
+    };
+    assert_eq!(
+        read(memory_file),
+        Some(memory.to_string()),
+        "{memory_file} after an update to {memory} (from 64 MiB, with 128 MiB of memory+swap)"
+    );
+    if let Some(value) = read(swap_file) {
+        assert_eq!(value, swap.to_string(), "{swap_file} after the update");
+    }
+    assert_eq!(
+        read("pids.max"),
+        Some(pids.to_string()),
+        "pids.max after the update"
+    );
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the container's process is gone after the update"
+    );
+    let unknown = random_id();
+    let bad = json!({ "memory": { "limit": "lots" } });
+    setup
+        .rt(&["update", "--resources", &resources(bad), &id])
+        .refused("update with a string as memory.limit", &["memory.limit"]);
+    let cpus = json!({ "cpu": { "cpus": "0" } });
+    setup
+        .rt(&["update", "--resources", &resources(cpus), &id])
+        .refused("update of cpu.cpus (cpusets are not set)", &["cpu.cpus"]);
+    setup
+        .rt(&["update", "--resources", &resources(json!({})), &unknown])
+        .refused("update of an unknown id", &[unknown.as_str()]);
+    assert_eq!(
+        read("pids.max"),
+        Some(pids.to_string()),
+        "a refused update changed pids.max"
+    );
+    setup.rt(&["kill", &id, "KILL"]).ok("kill KILL");
+    setup.await_status(&id, "stopped", "the container did not die of SIGKILL");
+    setup.reap(pid);
+    setup
+        .rt(&["update", "--resources", &resources(json!({})), &id])
+        .refused("update of a stopped container", &["stopped"]);
+    setup.rt(&["delete", &id]).ok("delete");
+}
+
 /// `pause` freezes the container (`docker pause`): a process spinning on
 /// the CPU makes no progress while paused, and does again after `resume`;
 /// state says "paused"; pausing a created container, resuming a running

@@ -6,7 +6,8 @@
 //!     create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
 //!     start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
 //!     run [--bundle DIR] [--pid-file FILE] ID | spec [--bundle DIR] | list
-//!     ps [--format json] ID
+//!     ps [--format json] ID | pause ID | resume ID
+//!     exec [--process FILE] [--detach] … ID [CMD…] | update --resources FILE ID
 //! ```
 //!
 //! An error goes to stderr and, with `--log`, into the log file as a JSON
@@ -105,6 +106,13 @@ pub enum Commands {
     Pause { id: String },
     /// Thaw a paused container (`docker unpause`).
     Resume { id: String },
+    /// Set new limits on a container's cgroup (`docker update`).
+    Update {
+        /// The runtime spec's `linux.resources` object (JSON); `-` for stdin.
+        #[arg(short, long)]
+        resources: PathBuf,
+        id: String,
+    },
     /// Send a signal (default SIGTERM) to a container.
     Kill {
         /// Every process of the container, not only its first.
@@ -280,6 +288,15 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
         }
         Commands::Pause { id } => container::pause(root, id)?,
         Commands::Resume { id } => container::resume(root, id)?,
+        Commands::Update { resources, id } => {
+            let text = if resources.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(resources)
+            }
+            .map_err(Error::io("read the resources", resources))?;
+            crate::update::update(root, id, &text, resources)?;
+        }
         Commands::State { id } => {
             let (state, status) = container::load(root, id)?;
             let text = serde_json::to_string_pretty(&state.public(status)).expect("json");

@@ -41,6 +41,7 @@ pub mod netns;
 pub mod plan;
 pub mod seccomp;
 pub mod state;
+pub mod update;
 
 pub use error::Error;
 pub use state::{State, Status};

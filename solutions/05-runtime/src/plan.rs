@@ -615,7 +615,7 @@ fn identity_of(spec: &Spec) -> Result<Identity, Error> {
     Ok(identity)
 }
 
-fn limits_of(r: &oci_spec::runtime::LinuxResources) -> Result<cgroups::Limits, Error> {
+pub(crate) fn limits_of(r: &oci_spec::runtime::LinuxResources) -> Result<cgroups::Limits, Error> {
     let mut limits = cgroups::Limits::default();
     if let Some(memory) = r.memory() {
         limits.memory = memory.limit().filter(|l| *l > 0).map(|l| l as u64);

@@ -594,6 +594,33 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
             ),
         }
     }
+    // `docker update`: the shim runs the runtime's `update --resources -
+    // ID` with the new resources on stdin; the limit is read on the host.
+    let mib = kit::random::int(100..=200);
+    let ran = daemon.docker(
+        &[
+            "update",
+            "-m",
+            &format!("{mib}m"),
+            "--memory-swap",
+            &format!("{}m", 2 * mib),
+            &name,
+        ],
+        "`docker update -m`",
+    )?;
+    if ran.code != Some(0) {
+        bail!(
+            "`docker update -m {mib}m` failed (the runtime's update): {}",
+            ran.stderr.trim()
+        );
+    }
+    let want = (mib as u64) << 20;
+    match memory_limit_on_host(pid) {
+        Some(limit) if limit == want => {}
+        found => bail!(
+            "after `docker update -m {mib}m`, the container's memory limit (pid {pid}) is {found:?}, not {want}"
+        ),
+    }
     let ran = daemon.docker(&["stop", "-t", "1", &name], "`docker stop -t 1`")?;
     if ran.code != Some(0) {
         bail!(
@@ -621,7 +648,7 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
         bail!("`docker rm` failed: {}", ran.stderr.trim());
     }
     println!(
-        "  ok  docker run -d, docker top, docker exec (output and exit code), docker pause (cgroup frozen) and unpause (thawed), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+        "  ok  docker run -d, docker top, docker exec (output and exit code), docker pause (cgroup frozen) and unpause (thawed), docker update -m (the limit read on the host), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
     );
 
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
@@ -811,6 +838,30 @@ pub fn run(root: &Path) -> Result<bool> {
 /// Whether the cgroup of the process `pid` is frozen, read on the host:
 /// v1's `freezer.state` where there is a freezer hierarchy, else v2's
 /// `cgroup.freeze`; `None` if it cannot be found.
+/// The memory limit of `pid`'s cgroup, read on the host (v1's
+/// `memory.limit_in_bytes`, or v2's `memory.max`).
+fn memory_limit_on_host(pid: u32) -> Option<u64> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path_of = |controller: &str| {
+        cgroups.lines().find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+            list.split(',')
+                .any(|c| c == controller)
+                .then(|| path.trim_start_matches('/').to_owned())
+        })
+    };
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let file = if v1.is_dir() {
+        v1.join(path_of("memory")?).join("memory.limit_in_bytes")
+    } else {
+        Path::new("/sys/fs/cgroup")
+            .join(path_of("")?)
+            .join("memory.max")
+    };
+    std::fs::read_to_string(file).ok()?.trim().parse().ok()
+}
+
 fn frozen_on_host(pid: u32) -> Option<bool> {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let path_of = |controller: &str| {
