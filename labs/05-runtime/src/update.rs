@@ -16,8 +16,11 @@
 //! rule: `memory.swap.max` counts swap alone.)
 //!
 //! Zero, or an absent field, means "leave it" (that is what Docker sends
-//! for what `docker update` was not asked to change); a field this runtime
-//! cannot set is refused by name rather than ignored.
+//! for what `docker update` was not asked to change) — swap too: a new
+//! memory limit without a swap total keeps the swap the container has
+//! (where `create` would give it as much swap as memory, Docker's default
+//! for a new container). A field this runtime cannot set is refused by
+//! name rather than ignored.
 
 use std::path::{Path, PathBuf};
 
@@ -55,7 +58,11 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
         });
     };
     let cgroup = cgroups::manager::for_layout(&layout, &name);
-    raise_memsw_first(&layout, &name, &limits)?;
+    let mut limits = limits;
+    if limits.memory.is_some() && limits.memory_swap.is_none() {
+        limits.memory_swap = current_swap(&layout, &name, limits.memory)?;
+    }
+    raise_memsw_first(&layout, &name, &limits, file)?;
     cgroup.apply(&limits)?;
     Ok(())
 }
@@ -126,9 +133,52 @@ fn name_of(dirs: &[PathBuf], layout: &Layout) -> Option<String> {
     })
 }
 
+/// The swap the container has now, as a memory+swap total for the new
+/// `memory` limit: v1's memsw total as it is; v2's `memory.swap.max` (swap
+/// alone) plus the new memory. `None` where the kernel accounts no swap.
+fn current_swap(
+    layout: &Layout,
+    name: &str,
+    memory: Option<u64>,
+) -> Result<Option<cgroups::Swap>, Error> {
+    // The kernel's "no limit" on v1: PAGE_COUNTER_MAX pages, about 2^63 bytes.
+    const V1_UNLIMITED: u64 = 1 << 62;
+    let (dir, file) = match layout {
+        Layout::V2 { mount_point } => (
+            cgroups::manager::dir_in(mount_point, name),
+            "memory.swap.max",
+        ),
+        Layout::V1 { .. } => match layout.v1_mount("memory") {
+            Some(mount) => (
+                cgroups::manager::dir_in(&mount.mount_point, name),
+                "memory.memsw.limit_in_bytes",
+            ),
+            None => return Ok(None),
+        },
+    };
+    if !cgroups::cgroupfs::has(&dir, file) {
+        return Ok(None);
+    }
+    let text = cgroups::cgroupfs::read(&dir, file)?;
+    let text = text.trim();
+    let swap = match (layout, text.parse::<u64>()) {
+        (_, Err(_)) | (Layout::V1 { .. }, Ok(V1_UNLIMITED..)) => cgroups::Swap::Unlimited,
+        (Layout::V1 { .. }, Ok(total)) => cgroups::Swap::Total(total),
+        (Layout::V2 { .. }, Ok(swap)) => {
+            cgroups::Swap::Total(swap.saturating_add(memory.unwrap_or(0)))
+        }
+    };
+    Ok(Some(swap))
+}
+
 /// v1: when the new memory limit is above the current memory+swap total,
 /// write the new total first (see the module's docs).
-fn raise_memsw_first(layout: &Layout, name: &str, limits: &cgroups::Limits) -> Result<(), Error> {
+fn raise_memsw_first(
+    layout: &Layout,
+    name: &str,
+    limits: &cgroups::Limits,
+    file: &Path,
+) -> Result<(), Error> {
     let (Some(memory), Some(mount)) = (limits.memory, layout.v1_mount("memory")) else {
         return Ok(());
     };
@@ -139,6 +189,17 @@ fn raise_memsw_first(layout: &Layout, name: &str, limits: &cgroups::Limits) -> R
     }
     let current = cgroups::cgroupfs::read_u64(&dir, MEMSW)?;
     let total = match limits.swap_total() {
+        // The swap kept (current_swap) cannot hold the new memory limit.
+        Some(cgroups::Swap::Total(total)) if total < memory => {
+            return Err(Error::Config {
+                file: file.to_path_buf(),
+                path: "memory.limit".into(),
+                message: format!(
+                    "{memory} is above the container's memory+swap total {total}: \
+                     give a new total too (memory.swap; docker update --memory-swap)"
+                ),
+            });
+        }
         Some(cgroups::Swap::Total(total)) => total.to_string(),
         Some(cgroups::Swap::Unlimited) => "-1".to_owned(),
         None => return Ok(()),

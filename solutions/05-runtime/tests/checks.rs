@@ -570,6 +570,35 @@ fn t05_2_update_sets_new_limits_on_a_running_container() {
         Some(pids.to_string()),
         "pids.max after the update"
     );
+    // Memory alone: the swap stays what it is (not the 2× memory that
+    // `create` gives a new container).
+    let lower = random::int(96..=150) as u64 * MIB;
+    let alone = json!({ "memory": { "limit": lower } });
+    setup
+        .rt(&["update", "--resources", &resources(alone), &id])
+        .ok("update of the memory limit alone");
+    assert_eq!(
+        read(memory_file),
+        Some(lower.to_string()),
+        "{memory_file} after an update to {lower}"
+    );
+    if let Some(value) = read(swap_file) {
+        assert_eq!(
+            value,
+            swap.to_string(),
+            "{swap_file} after an update of the memory limit alone: the swap must stay"
+        );
+    }
+    if memory_file == "memory.limit_in_bytes" && read(swap_file).is_some() {
+        // v1: above the memory+swap total it keeps, refused by name.
+        let above = json!({ "memory": { "limit": 3 * memory } });
+        setup
+            .rt(&["update", "--resources", &resources(above), &id])
+            .refused(
+                "update of the memory limit above the memory+swap total",
+                &["memory.limit", "memory+swap"],
+            );
+    }
     assert!(
         Path::new(&format!("/proc/{pid}")).exists(),
         "the container's process is gone after the update"
