@@ -347,7 +347,10 @@ impl Drop for Child {
     fn drop(&mut self) {
         if self.owned && !self.reaped {
             let _ = kill(self.pid, Signal::SIGKILL);
-            let _ = wait_pid(self.pid);
+            // waitpid itself, not `wait_pid` (task 01.2): a drop may run
+            // while a panic unwinds, and a second panic there — a
+            // `todo!()` not written yet — aborts the whole test binary.
+            while let Err(Errno::EINTR) = nix::sys::wait::waitpid(self.pid, None) {}
         }
     }
 }
