@@ -42,7 +42,7 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
     refuse_unsupported(&resources)?;
     // Lab 04's checks of the values (a memory limit below what the
     // kernel takes, …), named as this file's.
-    let limits = crate::plan::limits_of(&resources).map_err(|err| match err {
+    let mut limits = crate::plan::limits_of(&resources).map_err(|err| match err {
         Error::Config { message, .. } => Error::Config {
             file: file.to_path_buf(),
             path: "resources".into(),
@@ -58,7 +58,6 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
         });
     };
     let cgroup = cgroups::manager::for_layout(&layout, &name);
-    let mut limits = limits;
     if limits.memory.is_some() && limits.memory_swap.is_none() {
         limits.memory_swap = current_swap(&layout, &name, limits.memory)?;
     }

@@ -835,51 +835,50 @@ pub fn run(root: &Path) -> Result<bool> {
     }
 }
 
-/// Whether the cgroup of the process `pid` is frozen, read on the host:
-/// v1's `freezer.state` where there is a freezer hierarchy, else v2's
-/// `cgroup.freeze`; `None` if it cannot be found.
+/// The cgroup of the process `pid` in the hierarchy with `controller`
+/// (`""`: the v2 tree), relative to its mount point, from /proc/PID/cgroup.
+fn cgroup_of_pid(pid: u32, controller: &str) -> Option<String> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    cgroups.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+        list.split(',')
+            .any(|c| c == controller)
+            .then(|| path.trim_start_matches('/').to_owned())
+    })
+}
+
 /// The memory limit of `pid`'s cgroup, read on the host (v1's
 /// `memory.limit_in_bytes`, or v2's `memory.max`).
 fn memory_limit_on_host(pid: u32) -> Option<u64> {
-    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let path_of = |controller: &str| {
-        cgroups.lines().find_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
-            list.split(',')
-                .any(|c| c == controller)
-                .then(|| path.trim_start_matches('/').to_owned())
-        })
-    };
     let v1 = Path::new("/sys/fs/cgroup/memory");
     let file = if v1.is_dir() {
-        v1.join(path_of("memory")?).join("memory.limit_in_bytes")
+        v1.join(cgroup_of_pid(pid, "memory")?)
+            .join("memory.limit_in_bytes")
     } else {
         Path::new("/sys/fs/cgroup")
-            .join(path_of("")?)
+            .join(cgroup_of_pid(pid, "")?)
             .join("memory.max")
     };
     std::fs::read_to_string(file).ok()?.trim().parse().ok()
 }
 
+/// Whether the cgroup of the process `pid` is frozen, read on the host:
+/// v1's `freezer.state` where there is a freezer hierarchy, else v2's
+/// `cgroup.freeze`; `None` if it cannot be found.
 fn frozen_on_host(pid: u32) -> Option<bool> {
-    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let path_of = |controller: &str| {
-        cgroups.lines().find_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
-            (list == controller).then(|| path.trim_start_matches('/').to_owned())
-        })
-    };
     let v1 = Path::new("/sys/fs/cgroup/freezer");
     if v1.is_dir() {
-        let state =
-            std::fs::read_to_string(v1.join(path_of("freezer")?).join("freezer.state")).ok()?;
+        let state = std::fs::read_to_string(
+            v1.join(cgroup_of_pid(pid, "freezer")?)
+                .join("freezer.state"),
+        )
+        .ok()?;
         return Some(state.trim() != "THAWED");
     }
     let freeze = std::fs::read_to_string(
         Path::new("/sys/fs/cgroup")
-            .join(path_of("")?)
+            .join(cgroup_of_pid(pid, "")?)
             .join("cgroup.freeze"),
     )
     .ok()?;
