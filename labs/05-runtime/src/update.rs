@@ -19,8 +19,17 @@
 //! for what `docker update` was not asked to change) — swap too: a new
 //! memory limit without a swap total keeps the swap the container has
 //! (where `create` would give it as much swap as memory, Docker's default
-//! for a new container). A field this runtime cannot set is refused by
-//! name rather than ignored.
+//! for a new container). A negative `memory.limit`, `pids.limit` or
+//! `cpu.quota` (runc's -1) *removes* that limit: `docker update
+//! --pids-limit -1` sends `"pids": {"limit": -1}`. Lab 04's limits can
+//! only set a value, so [`write_direct`] writes the kernel's "no limit"
+//! itself (`max` on v2, `-1` or `max` on v1), and likewise a CPU period
+//! given without a quota (lab 04 sets the two together). A field this
+//! runtime cannot set is refused by name rather than ignored.
+//!
+//! runc's own flags for the common limits (`--memory 256m`,
+//! `--memory-swap`, `--pids-limit`, `--cpu-quota`, `--cpu-period`,
+//! `--cpu-share`) are turned into the same object ([`from_flags`]).
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +49,7 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
     require(id, status, &alive, reason)?;
     let resources = parse(resources, file)?;
     refuse_unsupported(&resources)?;
+    let direct = Direct::of(&resources, file)?;
     // Lab 04's checks of the values (a memory limit below what the
     // kernel takes, …), named as this file's.
     let mut limits = crate::plan::limits_of(&resources).map_err(|err| match err {
@@ -61,9 +71,191 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
     if limits.memory.is_some() && limits.memory_swap.is_none() {
         limits.memory_swap = current_swap(&layout, &name, limits.memory)?;
     }
+    if direct.no_memory {
+        // write_direct sets the swap with the memory.
+        limits.memory_swap = None;
+    }
     raise_memsw_first(&layout, &name, &limits, file)?;
     cgroup.apply(&limits)?;
+    write_direct(&layout, &name, &direct)?;
     Ok(())
+}
+
+/// What `update` writes itself, beyond lab 04's `apply`: the limits a
+/// negative value removes, and a CPU period without a quota.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Direct {
+    no_memory: bool,
+    /// With `no_memory`: no swap limit either (`memory.swap` -1).
+    no_swap: bool,
+    no_pids: bool,
+    no_cpu_quota: bool,
+    /// A period that lab 04's `apply` does not write: with a removed
+    /// quota, or alone (the quota stays).
+    cpu_period: Option<u64>,
+}
+
+impl Direct {
+    fn of(r: &LinuxResources, file: &Path) -> Result<Direct, Error> {
+        let config = |path: &str, message: &str| Error::Config {
+            file: file.to_path_buf(),
+            path: path.into(),
+            message: message.into(),
+        };
+        let memory = r.memory().as_ref();
+        let quota = r.cpu().as_ref().and_then(|c| c.quota()).unwrap_or(0);
+        let period = r.cpu().as_ref().and_then(|c| c.period()).filter(|p| *p > 0);
+        let direct = Direct {
+            no_memory: memory.and_then(|m| m.limit()).is_some_and(|l| l < 0),
+            no_swap: memory.and_then(|m| m.swap()).is_some_and(|s| s < 0),
+            no_pids: r.pids().as_ref().is_some_and(|p| p.limit() < 0),
+            no_cpu_quota: quota < 0,
+            cpu_period: period.filter(|_| quota <= 0),
+        };
+        // A memory+swap total bounds memory: it cannot go with no memory limit.
+        if direct.no_memory && memory.and_then(|m| m.swap()).is_some_and(|s| s > 0) {
+            let message = "a memory+swap total needs a memory limit (memory.limit is -1)";
+            return Err(config("memory.swap", message));
+        }
+        Ok(direct)
+    }
+}
+
+/// Write the kernel's "no limit" for each limit a negative value removed,
+/// and a period lab 04 does not write. v1's memory+swap total goes first,
+/// and goes too: the kernel keeps memory ≤ memory+swap, so no memory limit
+/// means no total either. On v2 `memory.swap.max` counts swap alone and
+/// stays, unless `memory.swap` is -1 too.
+fn write_direct(layout: &Layout, name: &str, direct: &Direct) -> Result<(), Error> {
+    // The hierarchy's directory of the container, for a v1 controller
+    // (its own hierarchy) or on v2 (the one tree).
+    let dir = |controller: &str| match layout {
+        Layout::V2 { mount_point } => Some(cgroups::manager::dir_in(mount_point, name)),
+        Layout::V1 { .. } => layout
+            .v1_mount(controller)
+            .map(|m| cgroups::manager::dir_in(&m.mount_point, name)),
+    };
+    let v2 = matches!(layout, Layout::V2 { .. });
+    let write = |dir: &Path, file: &str, value: &str| -> Result<(), Error> {
+        if cgroups::cgroupfs::has(dir, file) {
+            cgroups::cgroupfs::write(dir, file, value)?;
+        }
+        Ok(())
+    };
+    if direct.no_memory
+        && let Some(dir) = dir("memory")
+    {
+        if v2 {
+            write(&dir, "memory.max", "max")?;
+            if direct.no_swap {
+                write(&dir, "memory.swap.max", "max")?;
+            }
+        } else {
+            write(&dir, "memory.memsw.limit_in_bytes", "-1")?;
+            write(&dir, "memory.limit_in_bytes", "-1")?;
+        }
+    }
+    if direct.no_pids
+        && let Some(dir) = dir("pids")
+    {
+        write(&dir, "pids.max", "max")?;
+    }
+    if (direct.no_cpu_quota || direct.cpu_period.is_some())
+        && let Some(dir) = dir("cpu")
+    {
+        let period = direct.cpu_period.map(|p| p.to_string());
+        if v2 {
+            // cpu.max is "QUOTA PERIOD"; "max" alone keeps the period.
+            let quota = match direct.no_cpu_quota {
+                true => "max".to_owned(),
+                false => cgroups::cgroupfs::read(&dir, "cpu.max")?
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("max")
+                    .to_owned(),
+            };
+            let value = [Some(quota), period].into_iter().flatten();
+            write(&dir, "cpu.max", &value.collect::<Vec<_>>().join(" "))?;
+        } else {
+            if let Some(period) = &period {
+                write(&dir, "cpu.cfs_period_us", period)?;
+            }
+            if direct.no_cpu_quota {
+                write(&dir, "cpu.cfs_quota_us", "-1")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// runc's flags for `update`'s common limits (-1: no limit), as given
+/// on the command line.
+#[derive(Debug, Default, Clone, clap::Args)]
+#[group(id = "flags", multiple = true)]
+pub struct Flags {
+    /// Memory limit: bytes, or with a unit (256m, 1g).
+    #[arg(long, group = "limits", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory plus swap, as --memory.
+    #[arg(long, group = "limits", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// The most processes (and threads).
+    #[arg(long, group = "limits", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// CPU time per period, in microseconds.
+    #[arg(long, group = "limits", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// The period of --cpu-quota, in microseconds.
+    #[arg(long, group = "limits")]
+    pub cpu_period: Option<u64>,
+    /// The relative CPU weight (shares).
+    #[arg(long, group = "limits")]
+    pub cpu_share: Option<u64>,
+}
+
+/// The `linux.resources` object runc's flags stand for (JSON), so that
+/// flags and `--resources` take one road.
+pub fn from_flags(flags: &Flags) -> Result<String, Error> {
+    let bytes = |flag: &'static str, value: &Option<String>| -> Result<Option<i64>, Error> {
+        match value.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("-1") => Ok(Some(-1)),
+            Some(text) => {
+                let n = cgroups::units::parse_bytes(flag, text).map_err(cgroups::Error::from)?;
+                i64::try_from(n).map(Some).map_err(|_| {
+                    cgroups::Error::from(cgroups::error::LimitError {
+                        flag,
+                        value: text.to_owned(),
+                        reason: "too large".into(),
+                    })
+                    .into()
+                })
+            }
+        }
+    };
+    let mut resources = serde_json::Map::new();
+    let memory = bytes("--memory", &flags.memory)?;
+    let swap = bytes("--memory-swap", &flags.memory_swap)?;
+    if memory.is_some() || swap.is_some() {
+        resources.insert(
+            "memory".into(),
+            serde_json::json!({ "limit": memory, "swap": swap }),
+        );
+    }
+    if let Some(limit) = flags.pids_limit {
+        resources.insert("pids".into(), serde_json::json!({ "limit": limit }));
+    }
+    if flags.cpu_quota.is_some() || flags.cpu_period.is_some() || flags.cpu_share.is_some() {
+        resources.insert(
+            "cpu".into(),
+            serde_json::json!({
+                "quota": flags.cpu_quota,
+                "period": flags.cpu_period,
+                "shares": flags.cpu_share,
+            }),
+        );
+    }
+    Ok(serde_json::Value::Object(resources).to_string())
 }
 
 /// The resources object, or an error naming the JSON path of the problem.
@@ -213,6 +405,64 @@ fn raise_memsw_first(
 mod tests {
     use super::*;
     use cgroups::layout::V1Mount;
+
+    #[test]
+    fn runc_flags_are_the_resources_object_they_stand_for() {
+        let json = |flags: &Flags| -> serde_json::Value {
+            serde_json::from_str(&from_flags(flags).unwrap()).unwrap()
+        };
+        let flags = Flags {
+            memory: Some("256m".into()),
+            memory_swap: Some("-1".into()),
+            pids_limit: Some(-1),
+            cpu_quota: Some(50_000),
+            cpu_period: Some(100_000),
+            cpu_share: None,
+        };
+        assert_eq!(
+            json(&flags),
+            serde_json::json!({
+                "memory": { "limit": 256 << 20, "swap": -1 },
+                "pids": { "limit": -1 },
+                "cpu": { "quota": 50_000, "period": 100_000, "shares": null }
+            })
+        );
+        assert_eq!(json(&Flags::default()), serde_json::json!({}));
+        let bad = Flags {
+            memory_swap: Some("1x".into()),
+            ..Flags::default()
+        };
+        let err = from_flags(&bad).unwrap_err().to_string();
+        assert!(err.contains("--memory-swap"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_value_removes_a_limit_and_a_period_is_written_alone() {
+        let direct = |text: &str| Direct::of(&parse(text, Path::new("f")).unwrap(), Path::new("f"));
+        let all = r#"{"memory":{"limit":-1,"swap":-1},"pids":{"limit":-1},"cpu":{"quota":-1,"period":50000}}"#;
+        assert_eq!(
+            direct(all).unwrap(),
+            Direct {
+                no_memory: true,
+                no_swap: true,
+                no_pids: true,
+                no_cpu_quota: true,
+                cpu_period: Some(50_000),
+            }
+        );
+        // As Docker sends what it was not asked to change: nothing removed.
+        let zeros = r#"{"memory":{"limit":0},"pids":{"limit":0},"cpu":{"quota":0,"period":0}}"#;
+        assert_eq!(direct(zeros).unwrap(), Direct::default());
+        // A period alone is written here; with a quota, lab 04 writes both.
+        let alone = direct(r#"{"cpu":{"period":50000}}"#).unwrap();
+        assert_eq!(alone.cpu_period, Some(50_000));
+        let both = direct(r#"{"cpu":{"quota":20000,"period":50000}}"#).unwrap();
+        assert_eq!(both, Direct::default());
+        let err = direct(r#"{"memory":{"limit":-1,"swap":1073741824}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("memory.swap"), "{err}");
+    }
 
     #[test]
     fn the_name_is_a_recorded_dir_under_a_mount_point() {

@@ -7,7 +7,8 @@
 //!     start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID
 //!     run [--bundle DIR] [--pid-file FILE] ID | spec [--bundle DIR] | list
 //!     ps [--format json] ID | pause ID | resume ID
-//!     exec [--process FILE] [--detach] … ID [CMD…] | update --resources FILE ID
+//!     exec [--process FILE] [--detach] … ID [CMD…]
+//!     update --resources FILE ID | update [--memory M] [--pids-limit N] … ID
 //! ```
 //!
 //! An error goes to stderr and, with `--log`, into the log file as a JSON
@@ -106,11 +107,15 @@ pub enum Commands {
     Pause { id: String },
     /// Thaw a paused container (`docker unpause`).
     Resume { id: String },
-    /// Set new limits on a container's cgroup (`docker update`).
+    /// Set new limits on a container's cgroup (`docker update`): a whole
+    /// `linux.resources` object, or runc's flags for the common limits.
+    #[command(group = clap::ArgGroup::new("limits").required(true).multiple(true))]
     Update {
         /// The runtime spec's `linux.resources` object (JSON); `-` for stdin.
-        #[arg(short, long)]
-        resources: PathBuf,
+        #[arg(short, long, group = "limits", conflicts_with = "flags")]
+        resources: Option<PathBuf>,
+        #[command(flatten)]
+        flags: crate::update::Flags,
         id: String,
     },
     /// Send a signal (default SIGTERM) to a container.
@@ -337,7 +342,11 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
         }
         Commands::Pause { id } => container::pause(root, id)?,
         Commands::Resume { id } => container::resume(root, id)?,
-        Commands::Update { resources, id } => {
+        Commands::Update {
+            resources: Some(resources),
+            id,
+            ..
+        } => {
             let text = if resources.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())
             } else {
@@ -345,6 +354,14 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
             }
             .map_err(Error::io("read the resources", resources))?;
             crate::update::update(root, id, &text, resources)?;
+        }
+        Commands::Update {
+            resources: None,
+            flags,
+            id,
+        } => {
+            let text = crate::update::from_flags(flags)?;
+            crate::update::update(root, id, &text, Path::new("the command line's flags"))?;
         }
         Commands::State { id } => {
             let (state, status) = container::load(root, id)?;

@@ -509,9 +509,12 @@ impl Drop for Thaw {
 /// `update` (`docker update`): new limits on a running container's
 /// cgroup, read back on the host. The new memory limit is above the old
 /// memory+swap total: on cgroup v1 the total must be raised first (an
-/// update that writes memory first gets EINVAL). What it cannot do is
-/// refused by name: an unknown id, a malformed object (its JSON path), a
-/// field it does not set, a stopped container.
+/// update that writes memory first gets EINVAL). runc's flags (`--memory
+/// 200m`, `--pids-limit`, `--cpu-quota`) set the same limits, a period
+/// alone keeps the quota, and -1 removes a limit (`docker update
+/// --pids-limit -1` sends that). What it cannot do is refused by name: an
+/// unknown id, a malformed object (its JSON path), a field it does not
+/// set, a stopped container.
 #[test]
 fn t05_2_update_sets_new_limits_on_a_running_container() {
     require_root(LAB);
@@ -619,6 +622,112 @@ fn t05_2_update_sets_new_limits_on_a_running_container() {
         read("pids.max"),
         Some(pids.to_string()),
         "a refused update changed pids.max"
+    );
+    // runc's flags, with Docker's units.
+    let flagged = random::int(61..=90) as u64;
+    let mib = random::int(160..=256) as u64;
+    let (memory_flag, swap_flag) = (format!("{mib}m"), format!("{}m", 2 * mib));
+    let quota = random::int(20..=80) as u64 * 1000;
+    setup
+        .rt(&[
+            "update",
+            "--pids-limit",
+            &flagged.to_string(),
+            "--memory",
+            &memory_flag,
+            "--memory-swap",
+            &swap_flag,
+            "--cpu-quota",
+            &quota.to_string(),
+            "--cpu-period",
+            "100000",
+            &id,
+        ])
+        .ok("update --pids-limit N --memory Mm --memory-swap Sm --cpu-quota Q --cpu-period P ID");
+    assert_eq!(
+        read(memory_file),
+        Some((mib * MIB).to_string()),
+        "{memory_file} after update --memory {memory_flag}"
+    );
+    assert_eq!(
+        read("pids.max"),
+        Some(flagged.to_string()),
+        "pids.max after update --pids-limit {flagged}"
+    );
+    let v2 = memory_file == "memory.max";
+    let cpu = || match v2 {
+        true => read("cpu.max"),
+        false => read("cpu.cfs_quota_us"),
+    };
+    let quota_set = match v2 {
+        true => format!("{quota} 100000"),
+        false => quota.to_string(),
+    };
+    assert_eq!(
+        cpu(),
+        Some(quota_set),
+        "the CPU quota after update --cpu-quota {quota}"
+    );
+    setup
+        .rt(&["update", "--memory", "12q", &id])
+        .refused("update --memory 12q", &["--memory", "12q"]);
+    // A period alone: the quota stays.
+    let period = json!({ "cpu": { "period": 50000 } });
+    setup
+        .rt(&["update", "--resources", &resources(period), &id])
+        .ok("update of cpu.period alone");
+    let (file, want) = match v2 {
+        true => ("cpu.max", format!("{quota} 50000")),
+        false => ("cpu.cfs_period_us", "50000".to_string()),
+    };
+    assert_eq!(
+        read(file),
+        Some(want),
+        "{file} after an update of the period alone to 50000"
+    );
+    if !v2 {
+        assert_eq!(
+            cpu(),
+            Some(quota.to_string()),
+            "cpu.cfs_quota_us after an update of the period alone: the quota must stay"
+        );
+    }
+    // -1 removes a limit: `docker update --pids-limit -1` sends this.
+    let none = json!({
+        "memory": { "limit": -1, "swap": -1 },
+        "pids": { "limit": -1 },
+        "cpu": { "quota": -1 }
+    });
+    setup
+        .rt(&["update", "--resources", &resources(none), &id])
+        .ok("update with -1 for memory.limit, memory.swap, pids.limit, cpu.quota");
+    assert_eq!(
+        read("pids.max").as_deref(),
+        Some("max"),
+        "pids.max after an update of pids.limit to -1 (no limit)"
+    );
+    let (no_quota, no_memory) = match v2 {
+        true => (
+            Some("max 50000".to_string()),
+            read(memory_file) == Some("max".into()),
+        ),
+        false => (
+            Some("-1".to_string()),
+            // v1's "no limit" is PAGE_COUNTER_MAX pages: about 2^63 bytes.
+            read(memory_file)
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|v| v >= 1 << 62),
+        ),
+    };
+    assert_eq!(
+        cpu(),
+        no_quota,
+        "the CPU quota after an update of cpu.quota to -1"
+    );
+    assert!(
+        no_memory,
+        "{memory_file} after an update of memory.limit to -1 (no limit): {:?}",
+        read(memory_file)
     );
     setup.rt(&["kill", &id, "KILL"]).ok("kill KILL");
     setup.await_status(&id, "stopped", "the container did not die of SIGKILL");

@@ -621,6 +621,30 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
             "after `docker update -m {mib}m`, the container's memory limit (pid {pid}) is {found:?}, not {want}"
         ),
     }
+    // `docker update --pids-limit`: a number, then -1, which Docker sends
+    // as pids.limit -1, "no limit" (the kernel's "max").
+    let pids = kit::random::int(40..=90);
+    for (value, want) in [
+        (pids.to_string(), pids.to_string()),
+        ("-1".into(), "max".into()),
+    ] {
+        let ran = daemon.docker(
+            &["update", "--pids-limit", &value, &name],
+            "`docker update --pids-limit`",
+        )?;
+        if ran.code != Some(0) {
+            bail!(
+                "`docker update --pids-limit {value}` failed (the runtime's update): {}",
+                ran.stderr.trim()
+            );
+        }
+        let found = pids_max_on_host(pid);
+        if found.as_deref() != Some(want.as_str()) {
+            bail!(
+                "after `docker update --pids-limit {value}`, the container's pids.max (pid {pid}) is {found:?}, not {want:?}"
+            );
+        }
+    }
     let ran = daemon.docker(&["stop", "-t", "1", &name], "`docker stop -t 1`")?;
     if ran.code != Some(0) {
         bail!(
@@ -648,7 +672,7 @@ fn steps(daemon: &Daemon, dir: &Path, probe: &Path) -> Result<()> {
         bail!("`docker rm` failed: {}", ran.stderr.trim());
     }
     println!(
-        "  ok  docker run -d, docker top, docker exec (output and exit code), docker pause (cgroup frozen) and unpause (thawed), docker update -m (the limit read on the host), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
+        "  ok  docker run -d, docker top, docker exec (output and exit code), docker pause (cgroup frozen) and unpause (thawed), docker update -m and --pids-limit N, then -1 (the limits read on the host), docker stop (SIGTERM ignored by pid 1, then SIGKILL: exited 137), docker rm"
     );
 
     let ran = daemon.docker(&["ps", "-aq"], "docker ps -aq")?;
@@ -861,6 +885,23 @@ fn memory_limit_on_host(pid: u32) -> Option<u64> {
             .join("memory.max")
     };
     std::fs::read_to_string(file).ok()?.trim().parse().ok()
+}
+
+/// The `pids.max` of the process `pid`'s cgroup, read on the host: v1's
+/// pids hierarchy where there is one, else v2's.
+fn pids_max_on_host(pid: u32) -> Option<String> {
+    let v1 = Path::new("/sys/fs/cgroup/pids");
+    let dir = if v1.is_dir() {
+        v1.join(cgroup_of_pid(pid, "pids")?)
+    } else {
+        Path::new("/sys/fs/cgroup").join(cgroup_of_pid(pid, "")?)
+    };
+    Some(
+        std::fs::read_to_string(dir.join("pids.max"))
+            .ok()?
+            .trim()
+            .to_string(),
+    )
 }
 
 /// Whether the cgroup of the process `pid` is frozen, read on the host:
