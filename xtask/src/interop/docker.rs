@@ -872,56 +872,43 @@ fn cgroup_of_pid(pid: u32, controller: &str) -> Option<String> {
     })
 }
 
+/// A file of the cgroup of the process `pid`, read on the host: v1's
+/// `v1_file` in the `controller` hierarchy where there is one, else v2's
+/// `v2_file`. Returns which of the two it read, and the text trimmed;
+/// `None` if it cannot be found.
+fn cgroup_file_on_host(
+    pid: u32,
+    controller: &str,
+    v1_file: &str,
+    v2_file: &str,
+) -> Option<(bool, String)> {
+    let v1 = Path::new("/sys/fs/cgroup").join(controller);
+    let (is_v1, file) = if v1.is_dir() {
+        (true, v1.join(cgroup_of_pid(pid, controller)?).join(v1_file))
+    } else {
+        let dir = Path::new("/sys/fs/cgroup").join(cgroup_of_pid(pid, "")?);
+        (false, dir.join(v2_file))
+    };
+    let text = std::fs::read_to_string(file).ok()?;
+    Some((is_v1, text.trim().to_string()))
+}
+
 /// The memory limit of `pid`'s cgroup, read on the host (v1's
 /// `memory.limit_in_bytes`, or v2's `memory.max`).
 fn memory_limit_on_host(pid: u32) -> Option<u64> {
-    let v1 = Path::new("/sys/fs/cgroup/memory");
-    let file = if v1.is_dir() {
-        v1.join(cgroup_of_pid(pid, "memory")?)
-            .join("memory.limit_in_bytes")
-    } else {
-        Path::new("/sys/fs/cgroup")
-            .join(cgroup_of_pid(pid, "")?)
-            .join("memory.max")
-    };
-    std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    let (_, text) = cgroup_file_on_host(pid, "memory", "memory.limit_in_bytes", "memory.max")?;
+    text.parse().ok()
 }
 
-/// The `pids.max` of the process `pid`'s cgroup, read on the host: v1's
-/// pids hierarchy where there is one, else v2's.
+/// The `pids.max` of `pid`'s cgroup, read on the host.
 fn pids_max_on_host(pid: u32) -> Option<String> {
-    let v1 = Path::new("/sys/fs/cgroup/pids");
-    let dir = if v1.is_dir() {
-        v1.join(cgroup_of_pid(pid, "pids")?)
-    } else {
-        Path::new("/sys/fs/cgroup").join(cgroup_of_pid(pid, "")?)
-    };
-    Some(
-        std::fs::read_to_string(dir.join("pids.max"))
-            .ok()?
-            .trim()
-            .to_string(),
-    )
+    cgroup_file_on_host(pid, "pids", "pids.max", "pids.max").map(|(_, text)| text)
 }
 
 /// Whether the cgroup of the process `pid` is frozen, read on the host:
 /// v1's `freezer.state` where there is a freezer hierarchy, else v2's
-/// `cgroup.freeze`; `None` if it cannot be found.
+/// `cgroup.freeze`.
 fn frozen_on_host(pid: u32) -> Option<bool> {
-    let v1 = Path::new("/sys/fs/cgroup/freezer");
-    if v1.is_dir() {
-        let state = std::fs::read_to_string(
-            v1.join(cgroup_of_pid(pid, "freezer")?)
-                .join("freezer.state"),
-        )
-        .ok()?;
-        return Some(state.trim() != "THAWED");
-    }
-    let freeze = std::fs::read_to_string(
-        Path::new("/sys/fs/cgroup")
-            .join(cgroup_of_pid(pid, "")?)
-            .join("cgroup.freeze"),
-    )
-    .ok()?;
-    Some(freeze.trim() == "1")
+    let (v1, text) = cgroup_file_on_host(pid, "freezer", "freezer.state", "cgroup.freeze")?;
+    Some(if v1 { text != "THAWED" } else { text == "1" })
 }
