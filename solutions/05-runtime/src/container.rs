@@ -70,11 +70,13 @@ pub fn fifo_of(dir: &Path) -> PathBuf {
     dir.join("exec.fifo")
 }
 
-/// An id is one path component of letters, digits and `_.-` (as runc).
+/// An id is one path component of letters, digits and `_.-+` (as runc),
+/// that does not start with a dot: hidden names under the root are the
+/// runtime's own (`.exe-layer`, the sealed re-execution's empty layer), and
+/// `.` and `..` are no names at all.
 pub fn check_id(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
-        && id != "."
-        && id != ".."
+        && !id.starts_with('.')
         && id.len() <= 1024
         && id
             .chars()
@@ -84,7 +86,8 @@ pub fn check_id(id: &str) -> Result<(), Error> {
     } else {
         Err(Error::Id {
             id: id.to_string(),
-            reason: "an id is letters, digits and _ . - + only".into(),
+            reason: "an id is letters, digits and _ . - + only, and does not start with a dot"
+                .into(),
         })
     }
 }
@@ -682,4 +685,20 @@ pub fn list(root: &Path) -> Result<Vec<(State, Status)>, Error> {
     }
     found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_id;
+
+    #[test]
+    fn an_id_is_one_name_and_never_a_hidden_one() {
+        for good in ["a", "web-1", "x.y", "a_b+c", "abc."] {
+            assert!(check_id(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", ".exe-layer", ".x", "a/b", "a b", "../x"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_id(&"a".repeat(1025)).is_err());
+    }
 }
