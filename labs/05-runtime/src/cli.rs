@@ -241,12 +241,8 @@ pub fn main(cli: Cli) -> i32 {
 /// re-execute from a copy of the binary that cannot be written
 /// (CVE-2019-5736, see `exe.rs`). The overlay's empty layer lives in `root`.
 fn reexec_sealed(root: &Path) -> Result<(), Error> {
-    fs_root(root)?;
-    crate::exe::reexec_sealed(&root.join(EXE_LAYER))
+    crate::exe::reexec_sealed_in(root)
 }
-
-/// The overlay's empty layer, in the runtime's root.
-const EXE_LAYER: &str = ".exe-layer";
 
 /// The same re-execution, done before clap parses the arguments, so that
 /// they are parsed once, not twice: building clap's parser and parsing
@@ -260,7 +256,7 @@ const EXE_LAYER: &str = ".exe-layer";
 /// of some other runtime root, beneath the binary's own directory.
 pub fn reexec_early() {
     if let Some(root) = early_root(std::env::args_os().skip(1)) {
-        let empty = root.join(EXE_LAYER);
+        let empty = root.join(crate::exe::EXE_LAYER);
         if empty.is_dir() {
             let _ = crate::exe::reexec_sealed(&empty);
         }
@@ -292,15 +288,6 @@ fn early_root(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Path
         }
     }
     matches!(command.as_deref(), Some("create" | "run" | "exec")).then_some(root)
-}
-
-fn fs_root(root: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o711)
-        .create(root)
-        .map_err(Error::io("create the runtime's root", root))
 }
 
 fn load_bundle(dir: &Path, log: &Log) -> Result<Bundle, Error> {

@@ -213,6 +213,14 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
     }
 }
 
+/// The runtime root of a command that makes containers (`run`), or
+/// `None`: `main` re-executes from a sealed copy of the binary there
+/// first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main` itself, which
+/// the checks call in their own process.
+pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
+    matches!(cli.command, Commands::Run { .. }).then(|| cli.root.join("runtime"))
+}
+
 /// Lab 05's `run` on the layer: config.json, create, start, wait, delete.
 fn run_on(
     root: &Path,

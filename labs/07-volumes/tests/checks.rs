@@ -110,11 +110,14 @@ impl Lab {
     }
 
     /// Entries of a state subdir (`containers`, `runtime`), none if absent.
+    /// Hidden ones are no container's (ids cannot start with a dot): lab
+    /// 05's `.exe-layer`, the empty layer of the sealed re-execution, stays.
     fn entries(&self, sub: &str) -> Vec<String> {
         fs::read_dir(self.state.join(sub))
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default()

@@ -96,6 +96,17 @@ fn read(path: &PathBuf) -> Result<String, Error> {
         .map_err(|e| Error::Context(crate::error::ContextError::io("read", path)(e)))
 }
 
+/// The runtime root of a command that makes containers (`build`: its
+/// RUN steps), or `None`: `main` re-executes from a sealed copy of the
+/// binary there first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main`
+/// itself, which the checks call in their own process.
+pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
+    match &cli.command {
+        Cmd::Build { state, .. } => Some(state.join("runtime")),
+        _ => None,
+    }
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Cmd::Parse { file } => {

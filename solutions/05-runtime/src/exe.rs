@@ -190,6 +190,26 @@ fn memfd_copy() -> Result<OwnedFd, Errno> {
     Ok(OwnedFd::from(to))
 }
 
+/// The overlay's empty layer, in the runtime's root.
+pub const EXE_LAYER: &str = ".exe-layer";
+
+/// [`reexec_sealed`] for a runtime whose state lives in `root` (made if
+/// missing), with the overlay's empty layer in it. Every program that
+/// makes containers with this crate calls it before it does anything
+/// else: `dockyard-runtime`'s `create`, `run` and `exec`, and the engines
+/// of labs 06–09 (`run`, `build`), which call `container::create` in
+/// their own process — between `clone` and `execve` the container's first
+/// process is *their* binary.
+pub fn reexec_sealed_in(root: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(root)
+        .map_err(Error::io("create the runtime's root", root))?;
+    reexec_sealed(&root.join(EXE_LAYER))
+}
+
 /// Unless `/proc/self/exe` is sealed already, re-execute this program,
 /// with the same arguments and environment, from a read-only overlay of
 /// its binary (or a sealed memfd copy). `empty` is an empty directory of

@@ -122,6 +122,14 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
+/// The runtime root of a command that makes containers (`run`), or
+/// `None`: `main` re-executes from a sealed copy of the binary there
+/// first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main` itself, which
+/// the checks call in their own process.
+pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
+    matches!(cli.command, Commands::Run(_)).then(|| cli.state_dir.join("runtime"))
+}
+
 fn execute(cli: &Cli) -> Result<i32> {
     let limits = Limits {
         max_bytes: cli.max_layer_bytes,

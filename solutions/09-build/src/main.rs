@@ -2,5 +2,13 @@
 
 fn main() {
     let cli = <build::cli::Cli as clap::Parser>::parse();
+    // CVE-2019-5736: until it execs, a container's first process is this
+    // binary. Commands that make containers run from a sealed copy of it.
+    if let Some(root) = build::cli::sealed_root(&cli)
+        && let Err(err) = runtime::exe::reexec_sealed_in(&root)
+    {
+        eprintln!("dockyard-09: {err}");
+        std::process::exit(process::cli::EXIT_ENGINE);
+    }
     std::process::exit(build::cli::main(cli));
 }
