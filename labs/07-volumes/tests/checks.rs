@@ -550,6 +550,9 @@ fn t07_3_bad_mount_input_is_a_clear_error() {
     lab.nothing_left("refused runs");
 }
 
+/// A bind mount shows a host dir or file inside, and writes land on the
+/// host; the engine runs from a sealed copy of itself (CVE-2019-5736)
+/// while the container runs.
 #[test]
 fn t07_3_a_bind_mount_shows_a_host_file() {
     require_root(LAB);
@@ -581,6 +584,31 @@ fn t07_3_a_bind_mount_shows_a_host_file() {
         &["cat", &file],
     );
     assert_eq!(seen["content"], content.as_str(), "a bind of a single file");
+    // CVE-2019-5736: until the container's program execs, its first
+    // process is `dockyard-07` itself. Looked at from the host while the
+    // container runs, the engine's binary must be out of a write's reach.
+    let rootfs = lab.rootfs.display().to_string();
+    let run = [
+        "run", "--rm", "--rootfs", &rootfs, "-v", &short, "--", "/probe", "sleep", "1",
+    ];
+    let (out, exe) = kit::sealed::run_watching_exe(
+        &mut lab.command(&run),
+        DEADLINE,
+        "`dockyard-07 run … /probe sleep 1` did not exit",
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "`dockyard-07 run … /probe sleep 1` failed\n{}",
+        out.describe()
+    );
+    assert!(
+        matches!(exe, kit::sealed::Exe::Sealed(_)),
+        "while its container ran, the binary of `dockyard-07 run` was {exe:?}: a \
+         process in the container could replace it once it exits (CVE-2019-5736); \
+         main must re-execute from a sealed copy (runtime::exe::reexec_sealed_in) \
+         before it makes the container"
+    );
     lab.nothing_left("bind mounts");
 }
 

@@ -470,6 +470,39 @@ fn t06_2_removing_a_container_removes_its_upper_and_keeps_the_lowers() {
     assert!(left.is_empty(), "`run` without --keep leaves {left:?}");
 }
 
+/// CVE-2019-5736: `dockyard-06 run` makes its container in its own
+/// process, so until the container's program execs, that process is
+/// `dockyard-06`. Looked at from the host while the container runs, the
+/// engine's `/proc/PID/exe` must be out of a write's reach: it
+/// re-executed from a sealed copy of itself (lab 05's `exe.rs`) first.
+#[test]
+fn t06_2_the_engine_runs_from_a_sealed_copy_of_itself() {
+    require_root(LAB);
+    let setup = Setup::new();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--root").arg(&setup.root).arg("run");
+    cmd.arg("--lower").arg(&setup.base);
+    cmd.args(["--", "/probe", "sleep", "1"]);
+    let (out, exe) = kit::sealed::run_watching_exe(
+        &mut cmd,
+        DEADLINE,
+        "`dockyard-06 run … /probe sleep 1` did not return",
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "`dockyard-06 run … /probe sleep 1` failed\n{}",
+        out.describe()
+    );
+    assert!(
+        matches!(exe, kit::sealed::Exe::Sealed(_)),
+        "while its container ran, the binary of `dockyard-06 run` was {exe:?}: a \
+         process in the container could replace it once it exits (CVE-2019-5736); \
+         main must re-execute from a sealed copy (runtime::exe::reexec_sealed_in) \
+         before it makes the container"
+    );
+}
+
 #[test]
 fn t06_2_a_failure_at_every_step_leaves_nothing_mounted() {
     require_root(LAB);

@@ -1334,6 +1334,9 @@ fn t08_4_the_config_reaches_the_process() {
     );
 }
 
+/// `run IMAGE ARGS` replaces the image's Cmd and keeps its Entrypoint,
+/// and exits with the container's code; the engine runs from a sealed
+/// copy of itself (CVE-2019-5736) while the container runs.
 #[test]
 fn t08_4_run_args_replace_cmd_and_the_exit_code_comes_back() {
     require_root(LAB);
@@ -1351,6 +1354,26 @@ fn t08_4_run_args_replace_cmd_and_the_exit_code_comes_back() {
         Some(code as i32),
         "`run IMAGE exit {code}` runs /probe exit {code} (the Entrypoint stays, Cmd is replaced) and exits with its code:\n{}",
         out.describe()
+    );
+    // CVE-2019-5736: until the container's program execs, its first
+    // process is `dockyard-08` itself. Looked at from the host while the
+    // container runs, the engine's binary must be out of a write's reach.
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--state-dir")
+        .arg(&state)
+        .args(["run", &fx.name, "sleep", "1"]);
+    let (out, exe) = kit::sealed::run_watching_exe(
+        &mut cmd,
+        DEADLINE * 3,
+        "`dockyard-08 run IMAGE sleep 1` did not return",
+    );
+    ok(&out, "run IMAGE sleep 1");
+    assert!(
+        matches!(exe, kit::sealed::Exe::Sealed(_)),
+        "while its container ran, the binary of `dockyard-08 run` was {exe:?}: a \
+         process in the container could replace it once it exits (CVE-2019-5736); \
+         main must re-execute from a sealed copy (runtime::exe::reexec_sealed_in) \
+         before it makes the container"
     );
     // --entrypoint clears the image's Cmd: the probe alone prints its usage and fails.
     let marker = format!("/{}", fx.workdir.trim_start_matches('/'));

@@ -51,6 +51,7 @@ pub mod redact;
 pub mod root;
 pub mod rootfs;
 pub mod run;
+pub mod sealed;
 pub mod stream;
 
 pub use check::Check;
