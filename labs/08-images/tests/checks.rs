@@ -1368,13 +1368,7 @@ fn t08_4_run_args_replace_cmd_and_the_exit_code_comes_back() {
         "`dockyard-08 run IMAGE sleep 1` did not return",
     );
     ok(&out, "run IMAGE sleep 1");
-    assert!(
-        matches!(exe, kit::sealed::Exe::Sealed(_)),
-        "while its container ran, the binary of `dockyard-08 run` was {exe:?}: a \
-         process in the container could replace it once it exits (CVE-2019-5736); \
-         main must re-execute from a sealed copy (runtime::exe::reexec_sealed_in) \
-         before it makes the container"
-    );
+    kit::sealed::assert_sealed(&exe, "dockyard-08 run");
     // --entrypoint clears the image's Cmd: the probe alone prints its usage and fails.
     let marker = format!("/{}", fx.workdir.trim_start_matches('/'));
     let out = dockyard(

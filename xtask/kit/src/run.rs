@@ -137,6 +137,15 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
 /// "dockyard never exited: does init ever see SIGCHLD?".
 #[track_caller]
 pub fn run_or(cmd: &mut Command, limit: Duration, hint: &str) -> Output {
+    let (child, what) = spawn(cmd);
+    wait_or(child, &what, limit, hint)
+}
+
+/// Start `cmd` as [`run_or`] does — no stdin, stdout and stderr piped, a
+/// process group of its own — for a check that looks at it while it runs
+/// and then [`wait_or`]s; with its command line, for messages.
+#[track_caller]
+pub fn spawn(cmd: &mut Command) -> (Child, String) {
     let what = command_line(cmd);
     let child = cmd
         .stdin(Stdio::null())
@@ -145,7 +154,7 @@ pub fn run_or(cmd: &mut Command, limit: Duration, hint: &str) -> Output {
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
-    wait_or(child, &what, limit, hint)
+    (child, what)
 }
 
 /// Wait for a started `child` (with piped stdout and stderr, or not),

@@ -10,11 +10,10 @@
 //! exploit would: opening it for writing.
 
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::run::{Output, command_line, wait_or};
+use crate::run::{Output, spawn, wait_or};
 
 /// What `/proc/PID/exe` of a running engine turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,14 +51,7 @@ pub fn exe_of(pid: i32) -> Exe {
 /// binary with [`exe_of`]. Returns what it printed and what was seen.
 #[track_caller]
 pub fn run_watching_exe(cmd: &mut Command, limit: Duration, hint: &str) -> (Output, Exe) {
-    let what = command_line(cmd);
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+    let (child, what) = spawn(cmd);
     let pid = child.id() as i32;
     let watcher = std::thread::spawn(move || {
         let until = Instant::now() + limit;
@@ -78,4 +70,17 @@ pub fn run_watching_exe(cmd: &mut Command, limit: Duration, hint: &str) -> (Outp
     let output = wait_or(child, &what, limit, hint);
     let exe = watcher.join().unwrap_or(Exe::NoChild);
     (output, exe)
+}
+
+/// Fail the check unless `exe`, what [`run_watching_exe`] saw of
+/// `engine` (`dockyard-06 run`), is [`Exe::Sealed`], saying what to do.
+#[track_caller]
+pub fn assert_sealed(exe: &Exe, engine: &str) {
+    assert!(
+        matches!(exe, Exe::Sealed(_)),
+        "while its container ran, the binary of `{engine}` was {exe:?}: a process in \
+         the container could replace it once it exits (CVE-2019-5736); main must \
+         re-execute from a sealed copy (runtime::exe::reexec_sealed_in) before it \
+         makes the container"
+    );
 }
