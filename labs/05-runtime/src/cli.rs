@@ -237,13 +237,6 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
-/// `create`, `run` and `exec` make processes a container can reach: first
-/// re-execute from a copy of the binary that cannot be written
-/// (CVE-2019-5736, see `exe.rs`). The overlay's empty layer lives in `root`.
-fn reexec_sealed(root: &Path) -> Result<(), Error> {
-    crate::exe::reexec_sealed_in(root)
-}
-
 /// The same re-execution, done before clap parses the arguments, so that
 /// they are parsed once, not twice: building clap's parser and parsing
 /// costs about 0.15 ms, of a `run` that takes about 6 (`cargo xtask bench
@@ -302,7 +295,10 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
     let root = &cli.root;
     match &cli.command {
         Commands::Create(args) => {
-            reexec_sealed(root)?;
+            // create, run and exec make processes a container can reach:
+            // first re-execute from a copy of the binary that cannot be
+            // written (CVE-2019-5736, see exe.rs).
+            crate::exe::reexec_sealed_in(root)?;
             let bundle = load_bundle(&args.bundle, log)?;
             let opts = CreateOptions {
                 pid_file: args.pid_file.clone(),
@@ -314,7 +310,7 @@ fn execute(cli: &Cli, log: &Log) -> Result<i32, Error> {
         Commands::Start { id } => start(root, id, log)?,
         Commands::Exec(args) => {
             // It is the runtime until it execs in the container: sealed first.
-            reexec_sealed(root)?;
+            crate::exe::reexec_sealed_in(root)?;
             let opts = crate::exec::ExecOptions {
                 process: args.process.clone(),
                 args: args.command.clone(),
@@ -438,7 +434,7 @@ fn delete(root: &Path, id: &str, force: bool, log: &Log) -> Result<(), Error> {
 /// `run`: create, start, wait for the container's process (this process
 /// is its parent), delete; the exit code is the container's.
 fn run(root: &Path, args: &CreateArgs, log: &Log) -> Result<i32, Error> {
-    reexec_sealed(root)?;
+    crate::exe::reexec_sealed_in(root)?;
     let bundle = load_bundle(&args.bundle, log)?;
     let opts = CreateOptions {
         pid_file: args.pid_file.clone(),

@@ -210,6 +210,21 @@ pub fn reexec_sealed_in(root: &Path) -> Result<(), Error> {
     reexec_sealed(&root.join(EXE_LAYER))
 }
 
+/// For the `main` of an engine of labs 06–09: [`reexec_sealed_in`] when
+/// its command makes containers (`root` is `Some`: the runtime root its
+/// `cli::sealed_root` gives). On failure it prints the error as `program`
+/// and exits with the engine's code, 125. Called in `main`, not in
+/// `cli::main`, which the checks call in their own process: a re-execution
+/// there would re-execute the test binary.
+pub fn reexec_sealed_or_exit(program: &str, root: Option<std::path::PathBuf>) {
+    if let Some(root) = root
+        && let Err(err) = reexec_sealed_in(&root)
+    {
+        eprintln!("{program}: {err}");
+        std::process::exit(process::cli::EXIT_ENGINE);
+    }
+}
+
 /// Unless `/proc/self/exe` is sealed already, re-execute this program,
 /// with the same arguments and environment, from a read-only overlay of
 /// its binary (or a sealed memfd copy). `empty` is an empty directory of

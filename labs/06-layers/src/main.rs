@@ -5,11 +5,6 @@ fn main() {
     let cli: layers::cli::Cli = process::cli::parse();
     // CVE-2019-5736: until it execs, a container's first process is this
     // binary. Commands that make containers run from a sealed copy of it.
-    if let Some(root) = layers::cli::sealed_root(&cli)
-        && let Err(err) = runtime::exe::reexec_sealed_in(&root)
-    {
-        eprintln!("dockyard-06: {err}");
-        std::process::exit(process::cli::EXIT_ENGINE);
-    }
+    runtime::exe::reexec_sealed_or_exit("dockyard-06", layers::cli::sealed_root(&cli));
     std::process::exit(layers::cli::main(cli));
 }

@@ -214,9 +214,8 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
 }
 
 /// The runtime root of a command that makes containers (`run`), or
-/// `None`: `main` re-executes from a sealed copy of the binary there
-/// first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main` itself, which
-/// the checks call in their own process.
+/// `None`: `main` re-executes from a sealed copy of the binary there first
+/// (`runtime::exe::reexec_sealed_or_exit`, CVE-2019-5736).
 pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
     matches!(cli.command, Commands::Run { .. }).then(|| cli.root.join("runtime"))
 }

@@ -123,9 +123,8 @@ pub fn main(cli: Cli) -> i32 {
 }
 
 /// The runtime root of a command that makes containers (`run`), or
-/// `None`: `main` re-executes from a sealed copy of the binary there
-/// first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main` itself, which
-/// the checks call in their own process.
+/// `None`: `main` re-executes from a sealed copy of the binary there first
+/// (`runtime::exe::reexec_sealed_or_exit`, CVE-2019-5736).
 pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
     matches!(cli.command, Commands::Run(_)).then(|| cli.state_dir.join("runtime"))
 }

@@ -96,10 +96,9 @@ fn read(path: &PathBuf) -> Result<String, Error> {
         .map_err(|e| Error::Context(crate::error::ContextError::io("read", path)(e)))
 }
 
-/// The runtime root of a command that makes containers (`build`: its
-/// RUN steps), or `None`: `main` re-executes from a sealed copy of the
-/// binary there first (CVE-2019-5736, lab 05's `exe.rs`). Not `cli::main`
-/// itself, which the checks call in their own process.
+/// The runtime root of a command that makes containers (`build`: its RUN
+/// steps), or `None`: `main` re-executes from a sealed copy of the binary
+/// there first (`runtime::exe::reexec_sealed_or_exit`, CVE-2019-5736).
 pub fn sealed_root(cli: &Cli) -> Option<PathBuf> {
     match &cli.command {
         Cmd::Build { state, .. } => Some(state.join("runtime")),
