@@ -53,11 +53,7 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
     // Lab 04's checks of the values (a memory limit below what the
     // kernel takes, …), named as this file's.
     let mut limits = crate::plan::limits_of(&resources).map_err(|err| match err {
-        Error::Config { message, .. } => Error::Config {
-            file: file.to_path_buf(),
-            path: "resources".into(),
-            message,
-        },
+        Error::Config { message, .. } => config(file, "resources", message),
         other => other,
     })?;
     let layout = cgroups::layout::detect().map_err(cgroups::Error::from)?;
@@ -81,6 +77,25 @@ pub fn update(root: &Path, id: &str, resources: &str, file: &Path) -> Result<(),
     Ok(())
 }
 
+/// A problem with `path` of the resources read from `file`.
+fn config(file: &Path, path: &str, message: impl Into<String>) -> Error {
+    Error::Config {
+        file: file.to_path_buf(),
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// The container's directory for `controller`: in that controller's v1
+/// hierarchy, or in the one v2 tree; `None` where v1 has no such hierarchy.
+fn controller_dir(layout: &Layout, name: &str, controller: &str) -> Option<PathBuf> {
+    let mount_point = match layout {
+        Layout::V2 { mount_point } => mount_point,
+        Layout::V1 { .. } => &layout.v1_mount(controller)?.mount_point,
+    };
+    Some(cgroups::manager::dir_in(mount_point, name))
+}
+
 /// What `update` writes itself, beyond lab 04's `apply`: the limits a
 /// negative value removes, and a CPU period without a quota.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -97,11 +112,6 @@ struct Direct {
 
 impl Direct {
     fn of(r: &LinuxResources, file: &Path) -> Result<Direct, Error> {
-        let config = |path: &str, message: &str| Error::Config {
-            file: file.to_path_buf(),
-            path: path.into(),
-            message: message.into(),
-        };
         let memory = r.memory().as_ref();
         let quota = r.cpu().as_ref().and_then(|c| c.quota()).unwrap_or(0);
         let period = r.cpu().as_ref().and_then(|c| c.period()).filter(|p| *p > 0);
@@ -115,7 +125,7 @@ impl Direct {
         // A memory+swap total bounds memory: it cannot go with no memory limit.
         if direct.no_memory && memory.and_then(|m| m.swap()).is_some_and(|s| s > 0) {
             let message = "a memory+swap total needs a memory limit (memory.limit is -1)";
-            return Err(config("memory.swap", message));
+            return Err(config(file, "memory.swap", message));
         }
         Ok(direct)
     }
@@ -127,14 +137,7 @@ impl Direct {
 /// means no total either. On v2 `memory.swap.max` counts swap alone and
 /// stays, unless `memory.swap` is -1 too.
 fn write_direct(layout: &Layout, name: &str, direct: &Direct) -> Result<(), Error> {
-    // The hierarchy's directory of the container, for a v1 controller
-    // (its own hierarchy) or on v2 (the one tree).
-    let dir = |controller: &str| match layout {
-        Layout::V2 { mount_point } => Some(cgroups::manager::dir_in(mount_point, name)),
-        Layout::V1 { .. } => layout
-            .v1_mount(controller)
-            .map(|m| cgroups::manager::dir_in(&m.mount_point, name)),
-    };
+    let dir = |controller: &str| controller_dir(layout, name, controller);
     let v2 = matches!(layout, Layout::V2 { .. });
     let write = |dir: &Path, file: &str, value: &str| -> Result<(), Error> {
         if cgroups::cgroupfs::has(dir, file) {
@@ -261,11 +264,8 @@ pub fn from_flags(flags: &Flags) -> Result<String, Error> {
 /// The resources object, or an error naming the JSON path of the problem.
 fn parse(text: &str, file: &Path) -> Result<LinuxResources, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| Error::Config {
-        file: file.to_path_buf(),
-        path: err.path().to_string(),
-        message: err.inner().to_string(),
-    })
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| config(file, &err.path().to_string(), err.inner().to_string()))
 }
 
 /// What `update` would otherwise silently leave as it was.
@@ -334,18 +334,12 @@ fn current_swap(
 ) -> Result<Option<cgroups::Swap>, Error> {
     // The kernel's "no limit" on v1: PAGE_COUNTER_MAX pages, about 2^63 bytes.
     const V1_UNLIMITED: u64 = 1 << 62;
-    let (dir, file) = match layout {
-        Layout::V2 { mount_point } => (
-            cgroups::manager::dir_in(mount_point, name),
-            "memory.swap.max",
-        ),
-        Layout::V1 { .. } => match layout.v1_mount("memory") {
-            Some(mount) => (
-                cgroups::manager::dir_in(&mount.mount_point, name),
-                "memory.memsw.limit_in_bytes",
-            ),
-            None => return Ok(None),
-        },
+    let Some(dir) = controller_dir(layout, name, "memory") else {
+        return Ok(None);
+    };
+    let file = match layout {
+        Layout::V2 { .. } => "memory.swap.max",
+        Layout::V1 { .. } => "memory.memsw.limit_in_bytes",
     };
     if !cgroups::cgroupfs::has(&dir, file) {
         return Ok(None);
@@ -370,10 +364,12 @@ fn raise_memsw_first(
     limits: &cgroups::Limits,
     file: &Path,
 ) -> Result<(), Error> {
-    let (Some(memory), Some(mount)) = (limits.memory, layout.v1_mount("memory")) else {
+    let (Some(memory), Layout::V1 { .. }) = (limits.memory, layout) else {
         return Ok(());
     };
-    let dir = cgroups::manager::dir_in(&mount.mount_point, name);
+    let Some(dir) = controller_dir(layout, name, "memory") else {
+        return Ok(());
+    };
     const MEMSW: &str = "memory.memsw.limit_in_bytes";
     if !cgroups::cgroupfs::has(&dir, MEMSW) {
         return Ok(());
@@ -382,14 +378,11 @@ fn raise_memsw_first(
     let total = match limits.swap_total() {
         // The swap kept (current_swap) cannot hold the new memory limit.
         Some(cgroups::Swap::Total(total)) if total < memory => {
-            return Err(Error::Config {
-                file: file.to_path_buf(),
-                path: "memory.limit".into(),
-                message: format!(
-                    "{memory} is above the container's memory+swap total {total}: \
-                     give a new total too (memory.swap; docker update --memory-swap)"
-                ),
-            });
+            let message = format!(
+                "{memory} is above the container's memory+swap total {total}: \
+                 give a new total too (memory.swap; docker update --memory-swap)"
+            );
+            return Err(config(file, "memory.limit", message));
         }
         Some(cgroups::Swap::Total(total)) => total.to_string(),
         Some(cgroups::Swap::Unlimited) => "-1".to_owned(),

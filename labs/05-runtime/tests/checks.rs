@@ -655,13 +655,11 @@ fn t05_2_update_sets_new_limits_on_a_running_container() {
         "pids.max after update --pids-limit {flagged}"
     );
     let v2 = memory_file == "memory.max";
-    let cpu = || match v2 {
-        true => read("cpu.max"),
-        false => read("cpu.cfs_quota_us"),
-    };
-    let quota_set = match v2 {
-        true => format!("{quota} 100000"),
-        false => quota.to_string(),
+    let cpu = || read(if v2 { "cpu.max" } else { "cpu.cfs_quota_us" });
+    let quota_set = if v2 {
+        format!("{quota} 100000")
+    } else {
+        quota.to_string()
     };
     assert_eq!(
         cpu(),
@@ -676,9 +674,10 @@ fn t05_2_update_sets_new_limits_on_a_running_container() {
     setup
         .rt(&["update", "--resources", &resources(period), &id])
         .ok("update of cpu.period alone");
-    let (file, want) = match v2 {
-        true => ("cpu.max", format!("{quota} 50000")),
-        false => ("cpu.cfs_period_us", "50000".to_string()),
+    let (file, want) = if v2 {
+        ("cpu.max", format!("{quota} 50000"))
+    } else {
+        ("cpu.cfs_period_us", "50000".to_string())
     };
     assert_eq!(
         read(file),
@@ -706,18 +705,19 @@ fn t05_2_update_sets_new_limits_on_a_running_container() {
         Some("max"),
         "pids.max after an update of pids.limit to -1 (no limit)"
     );
-    let (no_quota, no_memory) = match v2 {
-        true => (
+    let (no_quota, no_memory) = if v2 {
+        (
             Some("max 50000".to_string()),
             read(memory_file) == Some("max".into()),
-        ),
-        false => (
+        )
+    } else {
+        (
             Some("-1".to_string()),
             // v1's "no limit" is PAGE_COUNTER_MAX pages: about 2^63 bytes.
             read(memory_file)
                 .and_then(|v| v.parse::<u64>().ok())
                 .is_some_and(|v| v >= 1 << 62),
-        ),
+        )
     };
     assert_eq!(
         cpu(),
