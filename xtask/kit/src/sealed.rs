@@ -80,7 +80,7 @@ pub fn assert_sealed(exe: &Exe, engine: &str) {
         matches!(exe, Exe::Sealed(_)),
         "while its container ran, the binary of `{engine}` was {exe:?}: a process in \
          the container could replace it once it exits (CVE-2019-5736); main must \
-         re-execute from a sealed copy (runtime::exe::reexec_sealed_in) before it \
-         makes the container"
+         re-execute from a sealed copy (runtime::exe::reexec_sealed_or_exit) before \
+         it makes the container"
     );
 }
